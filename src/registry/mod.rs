@@ -1,0 +1,3 @@
+//! Who is subscribed to what.
+pub mod patterns;
+pub use patterns::PatternIndex;
