@@ -33,7 +33,10 @@ if [[ -z "$bin" || ! -x "$bin" ]]; then
     exit 1
 fi
 
-export CLIENTS_SERVER=$server CLIENTS_BIN=$(readlink -f "$bin")
+# Absolute but not symlink-resolved: Debian's redis-server is a symlink to
+# redis-check-rdb, and the binary picks its role from the name it was started as.
+[[ "$bin" == /* ]] || bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+export CLIENTS_SERVER=$server CLIENTS_BIN=$bin
 export CLIENTS_STATE=$(mktemp -d "${TMPDIR:-/tmp}/respub-clients.XXXXXX")
 export CLIENTS_CTL="$here/server.sh"
 cleanup() {
