@@ -44,7 +44,10 @@ for req in filter(None, want):
     if ';' in req:
         continue  # environment-marker lines are resolved by pip
     name, ver = req.split('==')
-    if md.version(name) != ver:
+    try:
+        if md.version(name) != ver:
+            sys.exit(1)
+    except md.PackageNotFoundError:
         sys.exit(1)
 EOF
 then
