@@ -1,0 +1,1 @@
+//! Parsed glob patterns (work in progress).
