@@ -8,7 +8,7 @@ use respub::glob::matches;
 const VECTORS: &str = include_str!("data/glob-vectors.tsv");
 
 fn unhex(field: &str, line: usize) -> Vec<u8> {
-    assert!(field.len() % 2 == 0, "line {line}: odd hex length");
+    assert!(field.len().is_multiple_of(2), "line {line}: odd hex length");
     (0..field.len())
         .step_by(2)
         .map(|i| {
