@@ -100,7 +100,16 @@ impl Row {
     fn ratio(&self) -> String {
         match (self.a, self.b, self.better) {
             (_, _, Better::Info) => "-".to_string(),
-            (Some(a), Some(b), _) if b != 0.0 => format!("{:.2}", a / b),
+            (Some(a), Some(b), _) if b != 0.0 => {
+                let r = a / b;
+                // Pattern indexes make ratios span 1000x either way; keep 3 digits visible.
+                match r.abs() {
+                    x if x >= 100.0 => format!("{r:.0}"),
+                    x if x >= 10.0 => format!("{r:.1}"),
+                    x if x >= 0.1 || x == 0.0 => format!("{r:.2}"),
+                    _ => format!("{r:.4}"),
+                }
+            }
             _ => "-".to_string(),
         }
     }
