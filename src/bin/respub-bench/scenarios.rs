@@ -227,10 +227,12 @@ async fn measure(
         Better::Higher,
         cpu_used.filter(|&c| c > 0.0).map(|c| done / c),
     );
+    // Utilisation rises with throughput, so it has no better direction on its own; the
+    // per-CPU-second figure above is the efficiency comparison.
     report.push(
         "server CPU",
         "cpu-s/s",
-        Better::Lower,
+        Better::Info,
         cpu_used.map(|c| c / secs),
     );
     report.push("server RSS", "MiB", Better::Lower, rss.map(mib));
