@@ -76,8 +76,14 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
     let was_pubsub = ctx.session.subs.total() > 0;
     let mut new = Vec::new();
     for name in &args[1..] {
-        if kind.set(&mut ctx.session.subs).insert(name.clone()) {
-            new.push(name.clone());
+        let set = kind.set(&mut ctx.session.subs);
+        if !set.contains(name) {
+            // Arguments are slices of the connection's read buffer; a name kept for
+            // the life of a subscription gets its own allocation so it doesn't pin
+            // that buffer (16 KiB per idle subscriber otherwise).
+            let owned = Bytes::copy_from_slice(name);
+            set.insert(owned.clone());
+            new.push(owned);
         }
         let count = kind.count(&ctx.session.subs);
         frame(ctx, kind.words().0, Some(name), count);

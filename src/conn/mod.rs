@@ -29,6 +29,11 @@ use tracing::{debug, info, warn};
 const READ_CHUNK: usize = 16 * 1024;
 /// Own replies are pushed to the outbox once this many are buffered mid-batch.
 const REPLY_FLUSH: usize = 64 * 1024;
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
 /// Most iovecs per write.
 const MAX_IOVECS: usize = 64;
 
@@ -142,15 +147,28 @@ impl Conn {
 
     /// Reads what the socket has and runs every complete command. Ok(false) on EOF.
     fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
-        let want = self
-            .decoder
-            .needed()
-            .unwrap_or(0)
-            .clamp(READ_CHUNK, 64 * 1024 * 1024);
-        if self.rbuf.capacity() - self.rbuf.len() < want / 2 {
-            self.rbuf.reserve(want);
-        }
-        match stream.try_read_buf(&mut self.rbuf) {
+        let read = if self.rbuf.is_empty() {
+            // Nothing pending: read into this thread's scratch buffer and keep only what
+            // arrived. A per-read 16 KiB allocation would leave every idle connection
+            // owning heap pages it touched once.
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let n = stream.try_read(&mut scratch[..])?;
+                self.rbuf = BytesMut::from(&scratch[..n]);
+                Ok(n)
+            })
+        } else {
+            let want = self
+                .decoder
+                .needed()
+                .unwrap_or(0)
+                .clamp(READ_CHUNK, 64 * 1024 * 1024);
+            if self.rbuf.capacity() - self.rbuf.len() < want / 2 {
+                self.rbuf.reserve(want);
+            }
+            stream.try_read_buf(&mut self.rbuf)
+        };
+        match read {
             Ok(0) => return Ok(false),
             Ok(n) => {
                 self.shared
