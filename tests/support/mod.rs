@@ -424,6 +424,24 @@ impl Client {
         }
     }
 
+    /// Connect with a small kernel receive buffer (SO_RCVBUF set before connecting, so
+    /// the TCP window stays small): a client that stops reading then backs data up into
+    /// the server quickly instead of into our kernel.
+    pub(crate) async fn connect_small_rcvbuf(addr: SocketAddr, rcvbuf: u32) -> Client {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.set_recv_buffer_size(rcvbuf).expect("SO_RCVBUF");
+        let stream = tokio::time::timeout(READ_TIMEOUT, sock.connect(addr))
+            .await
+            .unwrap_or_else(|_| panic!("connect to {addr} timed out"))
+            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+        stream.set_nodelay(true).expect("set_nodelay");
+        Client {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
     /// Write all of `bytes`. While writing, keeps reading into the internal buffer, so a
     /// big pipeline cannot deadlock against a server that stops reading until its replies
     /// are consumed. Panics if the write does not finish within `READ_TIMEOUT` of the last
@@ -559,10 +577,18 @@ impl Client {
                 Err(e) => panic!("expect: {e}\n{}", diff_text(want, &self.buf)),
             }
         }
-        let got: Vec<u8> = self.buf.drain(..want.len()).collect();
-        if got != want {
-            panic!("expect: bytes differ\n{}", diff_text(want, &got));
+        if &self.buf[..want.len()] != want {
+            // Failure path only: give the server a moment to send the rest of whatever it
+            // sent instead, so the message shows whole frames.
+            let more = tokio::time::Instant::now() + Duration::from_millis(200);
+            while self.buf.len() < want.len() + 400 {
+                if !matches!(self.fill(more).await, Ok(true)) {
+                    break;
+                }
+            }
+            panic!("expect: bytes differ\n{}", diff_text(want, &self.buf));
         }
+        self.buf.drain(..want.len());
     }
 
     /// Send and expect in one step.
