@@ -1,4 +1,28 @@
-//! respub: a pub/sub server that speaks the Redis protocol.
+//! respub: a pub/sub server that speaks the Redis protocol (RESP2 and RESP3) and behaves
+//! like Redis 7.2 for pub/sub, byte for byte.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! socket -> resp::Decoder -> args -> cmd (checks, handlers) -> registry -> outbox -> socket
+//! ```
+//!
+//! - [`resp`] knows bytes and frames: a resumable request decoder and a reply encoder.
+//! - [`cmd`] knows argument grammar and Redis's wording (through [`error`]), not sockets.
+//! - [`registry`] knows who is subscribed to what; publish encodes a message body once
+//!   and pushes pre-encoded bytes into subscribers' outboxes.
+//! - [`conn`] owns a socket, its protocol version, its subscriptions and its outbox — a
+//!   byte-bounded queue that enforces Redis's `client-output-buffer-limit`, so a slow
+//!   subscriber is dropped while publishers never wait.
+//! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
+//! - [`server`] accepts connections, runs the cron and shuts down gracefully.
+
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod error;
 pub mod glob;
 pub mod registry;
 pub mod resp;
+pub mod server;
+pub mod stats;

@@ -1,3 +1,237 @@
-//! Who is subscribed to what.
+//! Who is subscribed to what, and publish.
+//!
+//! Three namespaces as in Redis: channels (sharded table), patterns (one index of
+//! distinct patterns, looked up by literal prefix/suffix), and shard channels (a second
+//! sharded table that patterns never see). The registry stores subscribers' outboxes
+//! and pushes opaque pre-encoded bytes into them; it never builds a reply.
+//!
+//! Publish encodes the message body (`$len channel $len payload`) once; each subscriber
+//! gets a fixed header (`*3 $7 message`, or a pattern's cached `*4 $8 pmessage $n pat`)
+//! plus that body, so no per-subscriber encoding happens.
+
+pub mod channels;
 pub mod patterns;
+
+pub use channels::ChannelTable;
 pub use patterns::PatternIndex;
+
+use crate::conn::outbox::{Limits, Outbox};
+use crate::resp::encode::{put_bulk, put_bulk_header};
+use bytes::{Bytes, BytesMut};
+use channels::Subscribers;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+
+const MESSAGE_HEADER: &[u8] = b"*3\r\n$7\r\nmessage\r\n";
+const SMESSAGE_HEADER: &[u8] = b"*3\r\n$8\r\nsmessage\r\n";
+
+/// Subscribers of one pattern plus the pattern's pre-encoded `pmessage` header.
+#[derive(Debug)]
+pub struct PatternEntry {
+    header: Bytes,
+    subs: Subscribers,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    channels: ChannelTable,
+    shard_channels: ChannelTable,
+    patterns: RwLock<PatternIndex<PatternEntry>>,
+    /// Distinct patterns; lets publish skip the pattern lock when there are none.
+    pattern_count: AtomicUsize,
+}
+
+/// Which of the two channel namespaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Namespace {
+    Channel,
+    Shard,
+}
+
+fn encode_body(channel: &[u8], message: &[u8]) -> Bytes {
+    let mut body = BytesMut::with_capacity(channel.len() + message.len() + 30);
+    put_bulk(&mut body, channel);
+    put_bulk_header(&mut body, message.len());
+    body.extend_from_slice(message);
+    body.extend_from_slice(b"\r\n");
+    body.freeze()
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn table(&self, ns: Namespace) -> &ChannelTable {
+        match ns {
+            Namespace::Channel => &self.channels,
+            Namespace::Shard => &self.shard_channels,
+        }
+    }
+
+    fn patterns_read(&self) -> std::sync::RwLockReadGuard<'_, PatternIndex<PatternEntry>> {
+        self.patterns.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn patterns_write(&self) -> std::sync::RwLockWriteGuard<'_, PatternIndex<PatternEntry>> {
+        self.patterns.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn subscribe(&self, ns: Namespace, channels: &[Bytes], sub: &Arc<Outbox>) {
+        self.table(ns).subscribe(channels, sub);
+    }
+
+    pub fn unsubscribe<'a>(
+        &self,
+        ns: Namespace,
+        channels: impl IntoIterator<Item = &'a Bytes>,
+        id: u64,
+    ) {
+        self.table(ns).unsubscribe(channels, id);
+    }
+
+    pub fn psubscribe(&self, patterns: &[Bytes], sub: &Arc<Outbox>) {
+        let mut index = self.patterns_write();
+        for p in patterns {
+            let entry = index.get_or_insert_with(p.clone(), || {
+                let mut header = BytesMut::with_capacity(p.len() + 32);
+                header.extend_from_slice(b"*4\r\n$8\r\npmessage\r\n");
+                put_bulk(&mut header, p);
+                PatternEntry {
+                    header: header.freeze(),
+                    subs: Subscribers::default(),
+                }
+            });
+            entry.subs.insert(sub.id(), sub.clone());
+        }
+        self.pattern_count.store(index.len(), Relaxed);
+    }
+
+    pub fn punsubscribe<'a>(&self, patterns: impl IntoIterator<Item = &'a Bytes>, id: u64) {
+        let mut index = self.patterns_write();
+        for p in patterns {
+            if let Some(entry) = index.get_mut(p) {
+                entry.subs.swap_remove(&id);
+                if entry.subs.is_empty() {
+                    index.remove(p);
+                }
+            }
+        }
+        self.pattern_count.store(index.len(), Relaxed);
+    }
+
+    /// PUBLISH: delivers to exact subscribers, then to every matching pattern's
+    /// subscribers; returns the number of deliveries (Redis's reply).
+    pub fn publish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
+        let body = encode_body(channel, message);
+        let mut n = self
+            .channels
+            .publish(channel, MESSAGE_HEADER, &body, limits);
+        if self.pattern_count.load(Relaxed) > 0 {
+            self.patterns_read().for_each_match(channel, |_, entry| {
+                for sub in entry.subs.values() {
+                    sub.try_push_delivery(&entry.header, &body, limits);
+                }
+                n += entry.subs.len();
+            });
+        }
+        n
+    }
+
+    /// SPUBLISH: shard subscribers of exactly this shard channel.
+    pub fn spublish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
+        if self.shard_channels.is_empty() {
+            return 0;
+        }
+        let body = encode_body(channel, message);
+        self.shard_channels
+            .publish(channel, SMESSAGE_HEADER, &body, limits)
+    }
+
+    pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {
+        self.table(ns).subscriber_count(channel)
+    }
+
+    pub fn channel_count(&self, ns: Namespace) -> usize {
+        self.table(ns).len()
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.pattern_count.load(Relaxed)
+    }
+
+    /// Channel names with a subscriber, optionally filtered by a Redis glob.
+    pub fn channel_names(&self, ns: Namespace, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.table(ns).names(|name| match pattern {
+            Some(p) => crate::glob::matches(p, name),
+            None => true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OutputLimit;
+    use std::collections::VecDeque;
+
+    fn limits() -> Limits {
+        let none = OutputLimit {
+            hard: 0,
+            soft: 0,
+            soft_seconds: 0,
+        };
+        Limits::new(none, none)
+    }
+
+    fn drain(o: &Outbox) -> Vec<u8> {
+        let mut q = VecDeque::new();
+        o.take_into(&mut q);
+        q.iter().flat_map(|b| b.iter().copied()).collect()
+    }
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn publish_counts_channel_and_each_matching_pattern() {
+        let reg = Registry::new();
+        let l = limits();
+        let o = Arc::new(Outbox::new(7));
+        reg.subscribe(Namespace::Channel, &[b("news.x")], &o);
+        reg.psubscribe(&[b("news.*"), b("*.x"), b("n*"), b("zz*")], &o);
+        assert_eq!(reg.publish(b"news.x", b"hi", &l), 4);
+        let out = drain(&o);
+        assert!(out.starts_with(b"*3\r\n$7\r\nmessage\r\n$6\r\nnews.x\r\n$2\r\nhi\r\n"));
+        assert_eq!(out.windows(8).filter(|w| w == b"pmessage").count(), 3);
+    }
+
+    #[test]
+    fn shard_channels_are_their_own_namespace() {
+        let reg = Registry::new();
+        let l = limits();
+        let o = Arc::new(Outbox::new(1));
+        reg.subscribe(Namespace::Channel, &[b("c")], &o);
+        reg.psubscribe(&[b("*")], &o);
+        assert_eq!(reg.spublish(b"c", b"m", &l), 0);
+        reg.subscribe(Namespace::Shard, &[b("c")], &o);
+        drain(&o);
+        assert_eq!(reg.spublish(b"c", b"m", &l), 1);
+        assert_eq!(drain(&o), b"*3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
+    }
+
+    #[test]
+    fn empty_entries_disappear() {
+        let reg = Registry::new();
+        let o = Arc::new(Outbox::new(1));
+        reg.subscribe(Namespace::Channel, &[b("a"), b("b")], &o);
+        reg.psubscribe(&[b("p*")], &o);
+        assert_eq!(reg.channel_count(Namespace::Channel), 2);
+        reg.unsubscribe(Namespace::Channel, &[b("a"), b("b")], 1);
+        reg.punsubscribe(&[b("p*")], 1);
+        assert_eq!(reg.channel_count(Namespace::Channel), 0);
+        assert_eq!(reg.pattern_count(), 0);
+        assert!(reg.channel_names(Namespace::Channel, None).is_empty());
+    }
+}

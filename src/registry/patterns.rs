@@ -12,7 +12,9 @@ pub struct PatternIndex<V> {
 
 impl<V> Default for PatternIndex<V> {
     fn default() -> Self {
-        PatternIndex { all: HashMap::new() }
+        PatternIndex {
+            all: HashMap::new(),
+        }
     }
 }
 

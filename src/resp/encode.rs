@@ -103,7 +103,8 @@ impl<'a> Encoder<'a> {
     pub fn error(&mut self, text: &[u8]) {
         self.buf.put_u8(b'-');
         for &b in text {
-            self.buf.put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
+            self.buf
+                .put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -180,7 +181,9 @@ impl<'a> Encoder<'a> {
     pub fn boolean(&mut self, v: bool) {
         match self.proto {
             Proto::Resp2 => self.int(v as i64),
-            Proto::Resp3 => self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" }),
+            Proto::Resp3 => self
+                .buf
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" }),
         }
     }
 
@@ -217,7 +220,10 @@ mod tests {
         assert_eq!(enc(Proto::Resp2, |e| e.map(2)), b"*4\r\n");
         assert_eq!(enc(Proto::Resp3, |e| e.map(2)), b"%2\r\n");
         assert_eq!(enc(Proto::Resp3, |e| e.push(3)), b">3\r\n");
-        assert_eq!(enc(Proto::Resp2, |e| e.verbatim(b"txt", b"hi")), b"$2\r\nhi\r\n");
+        assert_eq!(
+            enc(Proto::Resp2, |e| e.verbatim(b"txt", b"hi")),
+            b"$2\r\nhi\r\n"
+        );
         assert_eq!(
             enc(Proto::Resp3, |e| e.verbatim(b"txt", b"hi")),
             b"=6\r\ntxt:hi\r\n"
@@ -226,6 +232,9 @@ mod tests {
 
     #[test]
     fn error_text_has_newlines_replaced() {
-        assert_eq!(enc(Proto::Resp2, |e| e.error(b"ERR a\r\nb")), b"-ERR a  b\r\n");
+        assert_eq!(
+            enc(Proto::Resp2, |e| e.error(b"ERR a\r\nb")),
+            b"-ERR a  b\r\n"
+        );
     }
 }

@@ -1,0 +1,176 @@
+//! Commands: argument grammar, the checks Redis runs before a command (in Redis's
+//! order), and one file per command family. Knows Redis's wording through
+//! `crate::error`; knows nothing about sockets — replies go into an `Out` buffer.
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod multi;
+pub mod publish;
+pub mod pubsub;
+pub mod subscribe;
+pub mod table;
+
+use crate::conn::client::Client;
+use crate::conn::session::Session;
+use crate::error::CmdError;
+use crate::resp::{Encoder, Proto};
+use crate::server::Shared;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use table::flags;
+pub use table::Spec;
+
+/// Where a command writes. Ordinary replies are dropped under CLIENT REPLY OFF/SKIP;
+/// push frames (subscribe confirmations) never are, as in Redis.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub buf: BytesMut,
+    scratch: BytesMut,
+    silenced: bool,
+}
+
+/// Everything a command may touch.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub client: &'a Arc<Client>,
+    pub session: &'a mut Session,
+    pub out: &'a mut Out,
+}
+
+impl Ctx<'_> {
+    /// Encoder for an ordinary reply.
+    pub fn reply(&mut self) -> Encoder<'_> {
+        let proto = self.session.proto;
+        if self.out.silenced {
+            self.out.scratch.clear();
+            Encoder::new(&mut self.out.scratch, proto)
+        } else {
+            Encoder::new(&mut self.out.buf, proto)
+        }
+    }
+
+    /// Encoder for a push frame (written even when replies are silenced).
+    pub fn push(&mut self) -> Encoder<'_> {
+        Encoder::new(&mut self.out.buf, self.session.proto)
+    }
+
+    pub fn ok(&mut self) {
+        self.reply().simple("OK");
+    }
+
+    fn error(&mut self, e: &CmdError) {
+        self.shared.stats.error_replies.fetch_add(1, Relaxed);
+        self.reply().error(&e.to_reply());
+    }
+
+    /// CLIENT REPLY ON answers although replies were off when it started.
+    pub fn out_unsilence(&mut self) {
+        self.out.silenced = false;
+    }
+
+    pub fn proto(&self) -> Proto {
+        self.session.proto
+    }
+}
+
+/// A command handler: writes its reply, or returns the error to reply with.
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Result<(), CmdError>;
+
+/// Finds the command (and subcommand) named by `args`.
+pub fn lookup(args: &[Bytes]) -> Result<&'static Spec, CmdError> {
+    let name = &args[0];
+    let Some(spec) = table::find(table::COMMANDS, name) else {
+        return Err(CmdError::UnknownCommand(name.clone(), args[1..].to_vec()));
+    };
+    if spec.subcommands.is_empty() || args.len() < 2 {
+        return Ok(spec);
+    }
+    table::find(spec.subcommands, &args[1])
+        .ok_or_else(|| CmdError::UnknownSubcommand(name.clone(), args[1].clone()))
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= arity.unsigned_abs() as usize
+    }
+}
+
+/// Runs one command through Redis's pre-checks (processCommand order: unknown command,
+/// arity, authentication, RESP2 subscribe context, MULTI queueing) and executes it.
+pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
+    ctx.out.silenced = ctx.session.reply.silenced();
+    match found.and_then(|spec| check(ctx, spec, &args).map(|()| spec)) {
+        Err(e) => reject(ctx, &e),
+        Ok(spec) => {
+            ctx.client.last_cmd.store(spec.addr(), Relaxed);
+            let queue = ctx.session.multi.as_mut();
+            match queue {
+                Some(queue) if spec.flags & flags::NOT_QUEUED == 0 => {
+                    queue.push(args);
+                    ctx.client.multi.store(queue.len() as i64, Relaxed);
+                    ctx.reply().simple("QUEUED");
+                }
+                _ => {
+                    if let Err(e) = (spec.handler)(ctx, &args) {
+                        ctx.error(&e);
+                    }
+                }
+            }
+        }
+    }
+    ctx.session.reply.command_done();
+    ctx.out.silenced = false;
+}
+
+fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdError> {
+    if !arity_ok(spec.arity, args.len()) {
+        return Err(CmdError::WrongArity(spec.name));
+    }
+    if !ctx.session.authenticated && spec.flags & flags::NO_AUTH == 0 {
+        return Err(CmdError::NoAuth);
+    }
+    if ctx.session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
+        return Err(CmdError::SubscribeContext(spec.name));
+    }
+    Ok(())
+}
+
+fn reject(ctx: &mut Ctx<'_>, e: &CmdError) {
+    if ctx.session.multi.is_some() {
+        ctx.session.multi_dirty = true;
+    }
+    ctx.error(e);
+}
+
+/// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
+pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    match lookup(args) {
+        Ok(spec) => {
+            if let Err(e) = (spec.handler)(ctx, args) {
+                ctx.error(&e);
+            }
+        }
+        Err(e) => ctx.error(&e),
+    }
+}
+
+/// Parses a Redis integer argument (string2ll rules are close enough to Rust's for
+/// the small values commands take here; leading `+` and spaces are refused).
+pub fn parse_i64(arg: &[u8]) -> Result<i64, CmdError> {
+    let s = std::str::from_utf8(arg).map_err(|_| CmdError::NotAnInteger)?;
+    if s.starts_with('+')
+        || s.is_empty()
+        || (s.len() > 1 && s.starts_with('0'))
+        || s.starts_with("-0")
+    {
+        return Err(CmdError::NotAnInteger);
+    }
+    s.parse::<i64>().map_err(|_| CmdError::NotAnInteger)
+}

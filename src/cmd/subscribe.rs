@@ -1,0 +1,171 @@
+//! SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBE counterparts.
+//!
+//! One confirmation frame per argument, in argument order, with the count after that
+//! argument (duplicates included, count unchanged). Counts are channels + patterns for
+//! the first two families and shard channels alone for the third (Redis pubsub.c).
+//! Argument-less unsubscribe sends one frame per held subscription, or a single frame
+//! with a null name when there is none (clients wait for it).
+
+use super::Ctx;
+use crate::conn::session::{Set, Subscriptions};
+use crate::error::CmdError;
+use crate::registry::Namespace;
+use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn set(self, subs: &mut Subscriptions) -> &mut Set {
+        match self {
+            Kind::Channel => &mut subs.channels,
+            Kind::Pattern => &mut subs.patterns,
+            Kind::Shard => &mut subs.shard_channels,
+        }
+    }
+
+    fn count(self, subs: &Subscriptions) -> i64 {
+        match self {
+            Kind::Channel | Kind::Pattern => subs.channels_and_patterns(),
+            Kind::Shard => subs.shard_channels.len() as i64,
+        }
+    }
+
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Channel => ("subscribe", "unsubscribe"),
+            Kind::Pattern => ("psubscribe", "punsubscribe"),
+            Kind::Shard => ("ssubscribe", "sunsubscribe"),
+        }
+    }
+}
+
+fn frame(ctx: &mut Ctx<'_>, word: &str, name: Option<&[u8]>, count: i64) {
+    let mut e = ctx.push();
+    e.push(3);
+    e.bulk(word.as_bytes());
+    match name {
+        Some(n) => e.bulk(n),
+        None => e.null(),
+    }
+    e.int(count);
+}
+
+/// Publishes the new counts to CLIENT LIST / INFO and the outbox's limit class.
+fn counts_changed(ctx: &mut Ctx<'_>, was_pubsub: bool) {
+    let subs = &ctx.session.subs;
+    ctx.client.sub.store(subs.channels.len() as u32, Relaxed);
+    ctx.client.psub.store(subs.patterns.len() as u32, Relaxed);
+    ctx.client
+        .ssub
+        .store(subs.shard_channels.len() as u32, Relaxed);
+    let is_pubsub = subs.total() > 0;
+    if is_pubsub != was_pubsub {
+        ctx.client.outbox.set_pubsub(is_pubsub);
+        let delta = if is_pubsub { 1 } else { -1 };
+        ctx.shared.stats.pubsub_clients.fetch_add(delta, Relaxed);
+    }
+}
+
+fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
+    let was_pubsub = ctx.session.subs.total() > 0;
+    let mut new = Vec::new();
+    for name in &args[1..] {
+        if kind.set(&mut ctx.session.subs).insert(name.clone()) {
+            new.push(name.clone());
+        }
+        let count = kind.count(&ctx.session.subs);
+        frame(ctx, kind.words().0, Some(name), count);
+    }
+    let registry = &ctx.shared.registry;
+    let outbox = &ctx.client.outbox;
+    match kind {
+        Kind::Channel => registry.subscribe(Namespace::Channel, &new, outbox),
+        Kind::Shard => registry.subscribe(Namespace::Shard, &new, outbox),
+        Kind::Pattern => registry.psubscribe(&new, outbox),
+    }
+    counts_changed(ctx, was_pubsub);
+    Ok(())
+}
+
+fn remove(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
+    let was_pubsub = ctx.session.subs.total() > 0;
+    let word = kind.words().1;
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        kind.set(&mut ctx.session.subs).iter().cloned().collect()
+    };
+    if names.is_empty() {
+        let count = kind.count(&ctx.session.subs);
+        frame(ctx, word, None, count);
+        return Ok(());
+    }
+    let mut gone = Vec::with_capacity(names.len());
+    for name in &names {
+        if kind.set(&mut ctx.session.subs).remove(name) {
+            gone.push(name.clone());
+        }
+        let count = kind.count(&ctx.session.subs);
+        frame(ctx, word, Some(name), count);
+    }
+    let id = ctx.client.id;
+    let registry = &ctx.shared.registry;
+    match kind {
+        Kind::Channel => registry.unsubscribe(Namespace::Channel, &gone, id),
+        Kind::Shard => registry.unsubscribe(Namespace::Shard, &gone, id),
+        Kind::Pattern => registry.punsubscribe(&gone, id),
+    }
+    let set = kind.set(&mut ctx.session.subs);
+    if set.is_empty() && set.capacity() > 0 {
+        // Idle clients should not keep a big table after a mass unsubscribe.
+        set.shrink_to_fit();
+    }
+    counts_changed(ctx, was_pubsub);
+    Ok(())
+}
+
+pub fn subscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    add(ctx, args, Kind::Channel)
+}
+
+pub fn psubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    add(ctx, args, Kind::Pattern)
+}
+
+pub fn ssubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    // Redis refuses SSUBSCRIBE for DENY_BLOCKING clients, which includes EXEC.
+    if ctx.session.in_exec {
+        return Err(CmdError::DenyBlocking("ssubscribe"));
+    }
+    add(ctx, args, Kind::Shard)
+}
+
+pub fn unsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    remove(ctx, args, Kind::Channel)
+}
+
+pub fn punsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    remove(ctx, args, Kind::Pattern)
+}
+
+pub fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    remove(ctx, args, Kind::Shard)
+}
+
+/// Drops every subscription without frames (RESET, disconnect).
+pub fn drop_all(ctx: &mut Ctx<'_>) {
+    let was_pubsub = ctx.session.subs.total() > 0;
+    let subs = std::mem::take(&mut ctx.session.subs);
+    let id = ctx.client.id;
+    let registry = &ctx.shared.registry;
+    registry.unsubscribe(Namespace::Channel, subs.channels.iter(), id);
+    registry.punsubscribe(subs.patterns.iter(), id);
+    registry.unsubscribe(Namespace::Shard, subs.shard_channels.iter(), id);
+    counts_changed(ctx, was_pubsub);
+}

@@ -1,0 +1,335 @@
+//! The command table: names, arities and flags as Redis 7.2 declares them (commands/*.json),
+//! plus the documentation COMMAND INFO / COMMAND DOCS report (redis-cli builds its
+//! hints from COMMAND DOCS).
+
+use super::{
+    client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
+};
+
+/// Behaviour flags used by the dispatcher.
+pub mod flags {
+    /// Allowed in RESP2 subscribe mode.
+    pub const PUBSUB_CONTEXT: u32 = 1;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 2;
+    /// Executed at once even inside MULTI.
+    pub const NOT_QUEUED: u32 = 4;
+    /// May add subscriptions (the connection corks its outbox around it).
+    pub const SUBSCRIBES: u32 = 8;
+}
+use flags::*;
+
+/// One argument, for COMMAND DOCS.
+#[derive(Debug)]
+pub struct Arg {
+    pub name: &'static str,
+    /// Redis argument type: string, integer, pattern, key, pure-token, oneof.
+    pub kind: &'static str,
+    pub token: Option<&'static str>,
+    pub optional: bool,
+    pub multiple: bool,
+}
+
+const fn arg(name: &'static str, kind: &'static str) -> Arg {
+    Arg {
+        name,
+        kind,
+        token: None,
+        optional: false,
+        multiple: false,
+    }
+}
+const fn opt(name: &'static str, kind: &'static str) -> Arg {
+    Arg {
+        name,
+        kind,
+        token: None,
+        optional: true,
+        multiple: false,
+    }
+}
+const fn many(name: &'static str, kind: &'static str) -> Arg {
+    Arg {
+        name,
+        kind,
+        token: None,
+        optional: false,
+        multiple: true,
+    }
+}
+const fn opt_many(name: &'static str, kind: &'static str) -> Arg {
+    Arg {
+        name,
+        kind,
+        token: None,
+        optional: true,
+        multiple: true,
+    }
+}
+
+#[derive(Debug)]
+pub struct Spec {
+    /// Lower-case full name: `publish`, `pubsub|numsub`.
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub handler: Handler,
+    pub subcommands: &'static [Spec],
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub group: &'static str,
+    pub complexity: &'static str,
+    /// COMMAND INFO flags.
+    pub info_flags: &'static [&'static str],
+    /// ACL categories without the `@`.
+    pub acl: &'static [&'static str],
+    pub args: &'static [Arg],
+}
+
+impl Spec {
+    /// The name a client types for this (sub)command.
+    pub fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+
+    pub fn may_subscribe(&self) -> bool {
+        self.flags & SUBSCRIBES != 0
+    }
+
+    /// A stable identity for CLIENT LIST's `cmd=` (see `by_addr`).
+    pub fn addr(&'static self) -> usize {
+        self as *const Spec as usize
+    }
+}
+
+/// The full name of the spec whose `addr()` is `addr`, for CLIENT LIST.
+pub fn name_by_addr(addr: usize) -> &'static str {
+    for spec in COMMANDS {
+        if spec.addr() == addr {
+            return spec.name;
+        }
+        for sub in spec.subcommands {
+            if sub.addr() == addr {
+                return sub.name;
+            }
+        }
+    }
+    "NULL"
+}
+
+/// Case-insensitive lookup by the name a client typed.
+pub fn find(table: &'static [Spec], name: &[u8]) -> Option<&'static Spec> {
+    table
+        .iter()
+        .find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(name))
+}
+
+fn not_a_command(_: &mut super::Ctx<'_>, _: &[bytes::Bytes]) -> Result<(), crate::error::CmdError> {
+    Err(crate::error::CmdError::Syntax)
+}
+
+macro_rules! spec {
+    ($name:expr, $arity:expr, $flags:expr, $handler:expr, $group:expr, $since:expr, $summary:expr, $complexity:expr,
+     info: $info:expr, acl: $acl:expr, args: $args:expr $(, subs: $subs:expr)?) => {
+        Spec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            handler: $handler,
+            subcommands: spec!(@subs $($subs)?),
+            summary: $summary,
+            since: $since,
+            group: $group,
+            complexity: $complexity,
+            info_flags: $info,
+            acl: $acl,
+            args: $args,
+        }
+    };
+    (@subs) => { &[] };
+    (@subs $subs:expr) => { $subs };
+}
+
+const PUBSUB_FLAGS: &[&str] = &["pubsub", "noscript", "loading", "stale"];
+
+pub static COMMANDS: &[Spec] = &[
+    spec!("subscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::subscribe, "pubsub", "2.0.0",
+        "Listens for messages published to channels.", "O(N) where N is the number of channels to subscribe to.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("channel", "string")]),
+    spec!("unsubscribe", -1, PUBSUB_CONTEXT, subscribe::unsubscribe, "pubsub", "2.0.0",
+        "Stops listening to messages posted to channels.", "O(N) where N is the number of channels to unsubscribe.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("channel", "string")]),
+    spec!("psubscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::psubscribe, "pubsub", "2.0.0",
+        "Listens for messages published to channels that match one or more patterns.", "O(N) where N is the number of patterns to subscribe to.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("pattern", "pattern")]),
+    spec!("punsubscribe", -1, PUBSUB_CONTEXT, subscribe::punsubscribe, "pubsub", "2.0.0",
+        "Stops listening to messages published to channels that match one or more patterns.", "O(N) where N is the number of patterns to unsubscribe.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("pattern", "pattern")]),
+    spec!("ssubscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::ssubscribe, "pubsub", "7.0.0",
+        "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("shardchannel", "string")]),
+    spec!("sunsubscribe", -1, PUBSUB_CONTEXT, subscribe::sunsubscribe, "pubsub", "7.0.0",
+        "Stops listening to messages posted to shard channels.", "O(N) where N is the number of shard channels to unsubscribe.",
+        info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
+    spec!("publish", 3, 0, publish::publish, "pubsub", "2.0.0",
+        "Posts a message to a channel.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
+        info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("channel", "string"), arg("message", "string")]),
+    spec!("spublish", 3, 0, publish::spublish, "pubsub", "7.0.0",
+        "Post a message to a shard channel", "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+        info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("shardchannel", "key"), arg("message", "string")]),
+    spec!("pubsub", -2, 0, not_a_command, "pubsub", "2.8.0",
+        "A container for Pub/Sub commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: PUBSUB_SUBS),
+    spec!("ping", -1, PUBSUB_CONTEXT, connection::ping, "connection", "1.0.0",
+        "Returns the server's liveliness response.", "O(1)",
+        info: &["fast", "sentinel"], acl: &["fast", "connection"], args: &[opt("message", "string")]),
+    spec!("echo", 2, 0, connection::echo, "connection", "1.0.0",
+        "Returns the given string.", "O(1)",
+        info: &["loading", "stale", "fast"], acl: &["fast", "connection"], args: &[arg("message", "string")]),
+    spec!("quit", -1, PUBSUB_CONTEXT | NO_AUTH | NOT_QUEUED, connection::quit, "connection", "1.0.0",
+        "Closes the connection.", "O(1)",
+        info: &["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], acl: &["fast", "connection"], args: &[]),
+    spec!("reset", 1, PUBSUB_CONTEXT | NO_AUTH | NOT_QUEUED, connection::reset, "connection", "6.2.0",
+        "Resets the connection.", "O(1)",
+        info: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], acl: &["fast", "connection"], args: &[]),
+    spec!("hello", -1, NO_AUTH, connection::hello, "connection", "6.0.0",
+        "Handshakes with the Redis server.", "O(1)",
+        info: &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], acl: &["fast", "connection"],
+        args: &[opt("protover", "integer"), Arg { name: "username-password", kind: "block", token: Some("AUTH"), optional: true, multiple: false },
+                Arg { name: "clientname", kind: "string", token: Some("SETNAME"), optional: true, multiple: false }]),
+    spec!("auth", -2, NO_AUTH, connection::auth, "connection", "1.0.0",
+        "Authenticates the connection.", "O(N) where N is the number of passwords defined for the user",
+        info: &["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], acl: &["fast", "connection"],
+        args: &[opt("username", "string"), arg("password", "string")]),
+    spec!("select", 2, 0, connection::select, "connection", "1.0.0",
+        "Changes the selected database.", "O(1)",
+        info: &["loading", "stale", "fast"], acl: &["keyspace", "fast"], args: &[arg("index", "integer")]),
+    spec!("client", -2, 0, not_a_command, "connection", "2.4.0",
+        "A container for client connection commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: CLIENT_SUBS),
+    spec!("info", -1, 0, info::info, "server", "1.0.0",
+        "Returns information and statistics about the server.", "O(1)",
+        info: &["loading", "stale", "sentinel"], acl: &["slow", "dangerous"], args: &[opt_many("section", "string")]),
+    spec!("command", -1, 0, command::all, "server", "2.8.13",
+        "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[], subs: COMMAND_SUBS),
+    spec!("config", -2, 0, not_a_command, "server", "2.0.0",
+        "A container for server configuration commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: CONFIG_SUBS),
+    spec!("flushall", -1, 0, connection::flush, "server", "1.0.0",
+        "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases",
+        info: &["write"], acl: &["keyspace", "write", "slow", "dangerous"], args: &[opt("flush-type", "oneof")]),
+    spec!("flushdb", -1, 0, connection::flush, "server", "1.0.0",
+        "Remove all keys from the current database.", "O(N) where N is the number of keys in the selected database",
+        info: &["write"], acl: &["keyspace", "write", "slow", "dangerous"], args: &[opt("flush-type", "oneof")]),
+    spec!("dbsize", 1, 0, connection::dbsize, "server", "1.0.0",
+        "Returns the number of keys in the database.", "O(1)",
+        info: &["readonly", "fast"], acl: &["keyspace", "read", "fast"], args: &[]),
+    spec!("time", 1, 0, connection::time, "server", "2.6.0",
+        "Returns the server time.", "O(1)",
+        info: &["loading", "stale", "fast"], acl: &["fast"], args: &[]),
+    spec!("multi", 1, NOT_QUEUED, multi::multi, "transactions", "1.2.0",
+        "Starts a transaction.", "O(1)",
+        info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
+    spec!("exec", 1, NOT_QUEUED | SUBSCRIBES, multi::exec, "transactions", "1.2.0",
+        "Executes all commands in a transaction.", "Depends on commands in the transaction",
+        info: &["noscript", "loading", "stale", "skip_slowlog"], acl: &["slow", "transaction"], args: &[]),
+    spec!("discard", 1, NOT_QUEUED, multi::discard, "transactions", "2.0.0",
+        "Discards a transaction.", "O(N), when N is the number of queued commands",
+        info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
+    // Browsers that are tricked into sending HTTP to the port: Redis drops them at once.
+    spec!("post", -1, NO_AUTH | PUBSUB_CONTEXT, connection::security_warning, "server", "3.2.0",
+        "", "", info: &[], acl: &[], args: &[]),
+    spec!("host:", -1, NO_AUTH | PUBSUB_CONTEXT, connection::security_warning, "server", "3.2.0",
+        "", "", info: &[], acl: &[], args: &[]),
+];
+
+static PUBSUB_SUBS: &[Spec] = &[
+    spec!("pubsub|channels", -2, 0, pubsub::channels, "pubsub", "2.8.0",
+        "Returns the active channels.", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
+        info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
+    spec!("pubsub|numsub", -2, 0, pubsub::numsub, "pubsub", "2.8.0",
+        "Returns a count of subscribers to channels.", "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+        info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("channel", "string")]),
+    spec!("pubsub|numpat", 2, 0, pubsub::numpat, "pubsub", "2.8.0",
+        "Returns a count of unique pattern subscriptions.", "O(1)",
+        info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[]),
+    spec!("pubsub|shardchannels", -2, 0, pubsub::shardchannels, "pubsub", "7.0.0",
+        "Returns the active shard channels.", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
+        info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
+    spec!("pubsub|shardnumsub", -2, 0, pubsub::shardnumsub, "pubsub", "7.0.0",
+        "Returns the count of subscribers of shard channels.", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
+        info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
+    spec!("pubsub|help", 2, 0, pubsub::help, "pubsub", "6.2.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+static CLIENT_SUBS: &[Spec] = &[
+    spec!("client|id", 2, 0, client::id, "connection", "5.0.0",
+        "Returns the unique client ID of the connection.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("client|setname", 3, 0, client::setname, "connection", "2.6.9",
+        "Sets the connection name.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("connection-name", "string")]),
+    spec!("client|getname", 2, 0, client::getname, "connection", "2.6.9",
+        "Returns the name of the connection.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("client|setinfo", 4, 0, client::setinfo, "connection", "7.2.0",
+        "Sets information specific to the client or connection.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("attr", "oneof"), arg("value", "string")]),
+    spec!("client|info", 2, 0, client::info, "connection", "6.2.0",
+        "Returns information about the connection.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("client|list", -2, 0, client::list, "connection", "2.4.0",
+        "Lists open connections.", "O(N) where N is the number of client connections",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"], args: &[opt("client-type", "oneof"), opt_many("client-id", "integer")]),
+    spec!("client|kill", -3, 0, client::kill, "connection", "2.4.0",
+        "Terminates open connections.", "O(N) where N is the number of client connections",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"], args: &[arg("filter", "oneof")]),
+    spec!("client|reply", 3, 0, client::reply, "connection", "3.2.0",
+        "Instructs the server whether to reply to commands.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("action", "oneof")]),
+    spec!("client|no-evict", 3, 0, client::no_evict, "connection", "7.0.0",
+        "Sets the client eviction mode of the connection.", "O(1)",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"], args: &[arg("enabled", "oneof")]),
+    spec!("client|no-touch", 3, 0, client::no_evict, "connection", "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("enabled", "oneof")]),
+    spec!("client|help", 2, 0, client::help, "connection", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[]),
+];
+
+static COMMAND_SUBS: &[Spec] = &[
+    spec!("command|count", 2, 0, command::count, "server", "2.8.13",
+        "Returns a count of commands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("command|info", -2, 0, command::info, "server", "2.8.13",
+        "Returns information about one, multiple or all commands.", "O(N) where N is the number of commands to look up",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[opt_many("command-name", "string")]),
+    spec!("command|docs", -2, 0, command::docs, "server", "7.0.0",
+        "Returns documentary information about one, multiple or all commands.", "O(N) where N is the number of commands to look up",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[opt_many("command-name", "string")]),
+    spec!("command|list", -2, 0, command::list, "server", "7.0.0",
+        "Returns a list of command names.", "O(N) where N is the total number of Redis commands",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[opt("filterby", "oneof")]),
+    spec!("command|help", 2, 0, command::help, "server", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow", "connection"], args: &[]),
+];
+
+static CONFIG_SUBS: &[Spec] = &[
+    spec!("config|get", -3, 0, config::get, "server", "2.0.0",
+        "Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[many("parameter", "string")]),
+    spec!("config|set", -4, 0, config::set, "server", "2.0.0",
+        "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[many("data", "block")]),
+    spec!("config|resetstat", 2, 0, config::resetstat, "server", "2.0.0",
+        "Resets the server's statistics.", "O(1)",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[]),
+    spec!("config|help", 2, 0, config::help, "server", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];

@@ -1,0 +1,136 @@
+//! The part of a connection other tasks may look at: its id, addresses, outbox and the
+//! few facts CLIENT LIST / CLIENT KILL / INFO report. Written by the connection task,
+//! read by others; hot fields are atomics so a command never takes a shared lock.
+
+use super::outbox::{CloseReason, Outbox};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
+use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
+
+/// Names a client set with CLIENT SETNAME / SETINFO.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub created: Instant,
+    pub outbox: Arc<Outbox>,
+    pub names: Mutex<Names>,
+    /// Milliseconds since `created` of the last command.
+    pub last_active_ms: AtomicU64,
+    /// Index of the last command in `cmd::table::FULL_NAMES`.
+    pub last_cmd: AtomicUsize,
+    pub sub: AtomicU32,
+    pub psub: AtomicU32,
+    pub ssub: AtomicU32,
+    pub db: AtomicI64,
+    /// Commands queued in MULTI, or -1.
+    pub multi: AtomicI64,
+    pub resp: AtomicU8,
+    /// Bytes in the query buffer (CLIENT LIST qbuf).
+    pub qbuf: AtomicU64,
+    pub authenticated: AtomicBool,
+}
+
+impl Client {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Self {
+        Client {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: Instant::now(),
+            outbox: Arc::new(Outbox::new(id)),
+            names: Mutex::default(),
+            last_active_ms: AtomicU64::new(0),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            sub: AtomicU32::new(0),
+            psub: AtomicU32::new(0),
+            ssub: AtomicU32::new(0),
+            db: AtomicI64::new(0),
+            multi: AtomicI64::new(-1),
+            resp: AtomicU8::new(2),
+            qbuf: AtomicU64::new(0),
+            authenticated: AtomicBool::new(true),
+        }
+    }
+
+    pub fn names(&self) -> Names {
+        self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_names(&self, f: impl FnOnce(&mut Names)) {
+        f(&mut self.names.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn touch(&self) {
+        self.last_active_ms
+            .store(self.created.elapsed().as_millis() as u64, Relaxed);
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_active_ms.load(Relaxed)) / 1000
+    }
+
+    /// In pubsub mode (flag P): holds at least one subscription of any kind.
+    pub fn is_pubsub(&self) -> bool {
+        self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed) > 0
+    }
+
+    pub fn kill(&self, reason: CloseReason) {
+        self.outbox.close(reason);
+    }
+}
+
+/// All connected clients, for CLIENT LIST/KILL and the cron.
+#[derive(Debug, Default)]
+pub struct ClientTable {
+    map: Mutex<HashMap<u64, Arc<Client>, ahash::RandomState>>,
+}
+
+impl ClientTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Client>, ahash::RandomState>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn insert(&self, client: Arc<Client>) {
+        self.lock().insert(client.id, client);
+    }
+
+    pub fn remove(&self, id: u64) {
+        let mut map = self.lock();
+        map.remove(&id);
+        if map.capacity() > 1024 && map.len() * 4 < map.capacity() {
+            map.shrink_to_fit();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot sorted by id (CLIENT LIST order in Redis is by creation).
+    pub fn snapshot(&self) -> Vec<Arc<Client>> {
+        let mut v: Vec<Arc<Client>> = self.lock().values().cloned().collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+}

@@ -1,0 +1,71 @@
+//! State only the connection task touches: protocol, authentication, subscriptions,
+//! transaction queue and reply mode.
+
+use crate::resp::Proto;
+use bytes::Bytes;
+use std::collections::HashSet;
+
+pub type Set = HashSet<Bytes, ahash::RandomState>;
+
+/// Everything a client is subscribed to. The registry holds the other direction.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    pub channels: Set,
+    pub patterns: Set,
+    pub shard_channels: Set,
+}
+
+impl Subscriptions {
+    /// Count Redis reports in (un)subscribe and (p)(un)subscribe frames.
+    pub fn channels_and_patterns(&self) -> i64 {
+        (self.channels.len() + self.patterns.len()) as i64
+    }
+
+    pub fn total(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+}
+
+/// CLIENT REPLY state, with Redis's one-command delay for SKIP.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplyMode {
+    pub off: bool,
+    pub skip: bool,
+    pub skip_next: bool,
+}
+
+impl ReplyMode {
+    pub fn silenced(&self) -> bool {
+        self.off || self.skip
+    }
+
+    /// After every command (resetClient in Redis).
+    pub fn command_done(&mut self) {
+        self.skip = self.skip_next;
+        self.skip_next = false;
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Session {
+    pub proto: Proto,
+    pub authenticated: bool,
+    pub db: i64,
+    pub subs: Subscriptions,
+    /// Queued commands while in MULTI.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command queued in MULTI was rejected: EXEC must abort.
+    pub multi_dirty: bool,
+    /// Executing EXEC's queue (Redis's DENY_BLOCKING while in EXEC).
+    pub in_exec: bool,
+    pub reply: ReplyMode,
+    /// Close once the replies written so far reach the socket (QUIT, protocol error).
+    pub close_after_reply: bool,
+}
+
+impl Session {
+    /// RESP2 subscribe mode restrictions apply.
+    pub fn in_resp2_pubsub(&self) -> bool {
+        self.proto == Proto::Resp2 && self.subs.total() > 0
+    }
+}

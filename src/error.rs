@@ -1,0 +1,314 @@
+//! The two kinds of failure, chosen by what happens next, and every Redis-visible error
+//! text in one place so its wording can be checked against a real redis-server.
+//!
+//! - `CmdError`: the command failed; reply with an error and keep the connection.
+//! - `ConnError`: the connection cannot continue; log once and close.
+
+use crate::resp::ProtocolError;
+use bytes::Bytes;
+use std::fmt;
+
+/// A command failed; the client gets an error reply and the connection stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    /// Name as sent, and its arguments (for the "with args beginning with" part).
+    UnknownCommand(Bytes, Vec<Bytes>),
+    /// Container as sent (upper-cased in the text) and the subcommand as sent.
+    UnknownSubcommand(Bytes, Bytes),
+    /// A known subcommand whose argument count the command itself rejects.
+    SubcommandArity(Bytes, Bytes),
+    /// Lower-case full name, `container|sub` for subcommands.
+    WrongArity(&'static str),
+    NoAuth,
+    /// Full name of a command refused in RESP2 subscribe mode.
+    SubscribeContext(&'static str),
+    NotAllowedInMulti,
+    MultiNested,
+    ExecWithoutMulti,
+    DiscardWithoutMulti,
+    ExecAbort,
+    /// Full name of a command that may not run inside MULTI/EXEC (SSUBSCRIBE).
+    DenyBlocking(&'static str),
+    AuthNotConfigured,
+    WrongPass,
+    HelloNoAuth,
+    NoProto,
+    ProtocolVersionNotInteger,
+    HelloSyntax(Bytes),
+    NotAnInteger,
+    DbIndexOutOfRange,
+    Syntax,
+    NoSuchClient,
+    ClientNameChars,
+    /// `lib-name` / `lib-ver` with a forbidden character.
+    ClientInfoChars(&'static str),
+    UnrecognizedOption(Bytes),
+    ConfigUnknownOption(&'static str, Bytes),
+    ConfigInvalidArgument(Bytes, Bytes, String),
+    ConfigImmutable(Bytes),
+    CommandUnknownName,
+    UnknownClientType(Bytes),
+    InvalidClientId,
+    NoSuchUser(Bytes),
+    MaxClients,
+}
+
+/// Redis prints arguments with `%.*s`/`%s`, which stop at a NUL byte.
+fn c_str(b: &[u8]) -> &[u8] {
+    match memchr::memchr(0, b) {
+        Some(n) => &b[..n],
+        None => b,
+    }
+}
+
+fn trunc(b: &[u8], max: usize) -> &[u8] {
+    let b = c_str(b);
+    &b[..b.len().min(max)]
+}
+
+impl CmdError {
+    /// The reply text without the leading `-` and trailing CRLF. The encoder replaces
+    /// CR/LF inside it by spaces, as Redis does.
+    pub fn to_reply(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        match self {
+            CmdError::UnknownCommand(name, args) => {
+                v.extend_from_slice(b"ERR unknown command '");
+                v.extend_from_slice(trunc(name, 128));
+                v.extend_from_slice(b"', with args beginning with: ");
+                // Redis appends `'arg' ` while the list is shorter than 128 bytes, each
+                // argument cut to what is left of the 128.
+                let mut list = Vec::new();
+                for arg in args {
+                    if list.len() >= 128 {
+                        break;
+                    }
+                    let room = 128 - list.len();
+                    list.push(b'\'');
+                    list.extend_from_slice(trunc(arg, room));
+                    list.extend_from_slice(b"' ");
+                }
+                v.extend_from_slice(&list);
+            }
+            CmdError::UnknownSubcommand(container, sub) => {
+                v.extend_from_slice(b"ERR unknown subcommand '");
+                v.extend_from_slice(trunc(sub, 128));
+                v.extend_from_slice(b"'. Try ");
+                v.extend_from_slice(&c_str(container).to_ascii_uppercase());
+                v.extend_from_slice(b" HELP.");
+            }
+            CmdError::SubcommandArity(container, sub) => {
+                v.extend_from_slice(b"ERR unknown subcommand or wrong number of arguments for '");
+                v.extend_from_slice(trunc(sub, 128));
+                v.extend_from_slice(b"'. Try ");
+                v.extend_from_slice(&c_str(container).to_ascii_uppercase());
+                v.extend_from_slice(b" HELP.");
+            }
+            CmdError::WrongArity(name) => {
+                v.extend_from_slice(format!("ERR wrong number of arguments for '{name}' command").as_bytes())
+            }
+            CmdError::NoAuth => v.extend_from_slice(b"NOAUTH Authentication required."),
+            CmdError::SubscribeContext(name) => v.extend_from_slice(
+                format!(
+                    "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                )
+                .as_bytes(),
+            ),
+            CmdError::NotAllowedInMulti => {
+                v.extend_from_slice(b"ERR Command not allowed inside a transaction")
+            }
+            CmdError::MultiNested => v.extend_from_slice(b"ERR MULTI calls can not be nested"),
+            CmdError::ExecWithoutMulti => v.extend_from_slice(b"ERR EXEC without MULTI"),
+            CmdError::DiscardWithoutMulti => v.extend_from_slice(b"ERR DISCARD without MULTI"),
+            CmdError::ExecAbort => v.extend_from_slice(
+                b"EXECABORT Transaction discarded because of previous errors.",
+            ),
+            CmdError::DenyBlocking(name) => v.extend_from_slice(
+                format!("ERR {} isn't allowed for a DENY BLOCKING client", name.to_ascii_uppercase())
+                    .as_bytes(),
+            ),
+            CmdError::AuthNotConfigured => v.extend_from_slice(
+                b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            ),
+            CmdError::WrongPass => v.extend_from_slice(
+                b"WRONGPASS invalid username-password pair or user is disabled.",
+            ),
+            CmdError::HelloNoAuth => v.extend_from_slice(
+                b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            ),
+            CmdError::NoProto => v.extend_from_slice(b"NOPROTO unsupported protocol version"),
+            CmdError::ProtocolVersionNotInteger => v.extend_from_slice(
+                b"ERR Protocol version is not an integer or out of range",
+            ),
+            CmdError::HelloSyntax(opt) => {
+                v.extend_from_slice(b"ERR Syntax error in HELLO option '");
+                v.extend_from_slice(c_str(opt));
+                v.push(b'\'');
+            }
+            CmdError::NotAnInteger => {
+                v.extend_from_slice(b"ERR value is not an integer or out of range")
+            }
+            CmdError::DbIndexOutOfRange => v.extend_from_slice(b"ERR DB index is out of range"),
+            CmdError::Syntax => v.extend_from_slice(b"ERR syntax error"),
+            CmdError::NoSuchClient => v.extend_from_slice(b"ERR No such client"),
+            CmdError::ClientNameChars => v.extend_from_slice(
+                b"ERR Client names cannot contain spaces, newlines or special characters.",
+            ),
+            CmdError::ClientInfoChars(attr) => v.extend_from_slice(
+                format!("ERR {attr} cannot contain spaces, newlines or special characters.")
+                    .as_bytes(),
+            ),
+            CmdError::UnrecognizedOption(opt) => {
+                v.extend_from_slice(b"ERR Unrecognized option '");
+                v.extend_from_slice(c_str(opt));
+                v.push(b'\'');
+            }
+            CmdError::ConfigUnknownOption(sub, name) => {
+                v.extend_from_slice(
+                    format!("ERR Unknown option or number of arguments for CONFIG {sub} - '").as_bytes(),
+                );
+                v.extend_from_slice(c_str(name));
+                v.push(b'\'');
+            }
+            CmdError::ConfigInvalidArgument(name, value, why) => {
+                v.extend_from_slice(b"ERR Invalid argument '");
+                v.extend_from_slice(c_str(value));
+                v.extend_from_slice(b"' for CONFIG SET '");
+                v.extend_from_slice(c_str(name));
+                v.extend_from_slice(format!("' - {why}").as_bytes());
+            }
+            CmdError::ConfigImmutable(name) => {
+                v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
+                v.extend_from_slice(c_str(name));
+                v.extend_from_slice(b"') - can't set immutable config");
+            }
+            CmdError::UnknownClientType(t) => {
+                v.extend_from_slice(b"ERR Unknown client type '");
+                v.extend_from_slice(c_str(t));
+                v.push(b'\'');
+            }
+            CmdError::InvalidClientId => v.extend_from_slice(b"ERR client-id should be greater than 0"),
+            CmdError::NoSuchUser(u) => {
+                v.extend_from_slice(b"ERR No such user '");
+                v.extend_from_slice(c_str(u));
+                v.push(b'\'');
+            }
+            CmdError::CommandUnknownName => v.extend_from_slice(b"ERR Invalid command specified"),
+            CmdError::MaxClients => v.extend_from_slice(b"ERR max number of clients reached"),
+        }
+        v
+    }
+}
+
+/// Why a connection ended. Each variant is one log reason an operator may care about.
+#[derive(Debug)]
+pub enum ConnError {
+    Io(std::io::Error),
+    /// Malformed request; the error reply was sent before closing.
+    Protocol(ProtocolError),
+    /// A limit the client crossed (query buffer, output buffer, ...).
+    Limit(&'static str),
+}
+
+impl From<std::io::Error> for ConnError {
+    fn from(e: std::io::Error) -> Self {
+        ConnError::Io(e)
+    }
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnError::Io(e) => write!(f, "io: {e}"),
+            ConnError::Protocol(p) => {
+                f.write_str(&String::from_utf8_lossy(&protocol_error_text(*p)))
+            }
+            ConnError::Limit(what) => write!(f, "limit: {what}"),
+        }
+    }
+}
+
+/// `ERR Protocol error: ...` text for a decoder failure (networking.c wording).
+pub fn protocol_error_text(e: ProtocolError) -> Vec<u8> {
+    let detail: String = match e {
+        ProtocolError::TooBigInlineRequest => "too big inline request".into(),
+        ProtocolError::UnbalancedQuotes => "unbalanced quotes in request".into(),
+        ProtocolError::TooBigMbulkCountString => "too big mbulk count string".into(),
+        ProtocolError::InvalidMultibulkLength => "invalid multibulk length".into(),
+        ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length".into(),
+        ProtocolError::TooBigBulkCountString => "too big bulk count string".into(),
+        ProtocolError::ExpectedDollar(b) => {
+            let mut s = String::from("expected '$', got '");
+            s.push(b as char);
+            s.push('\'');
+            return [b"ERR Protocol error: ".as_slice(), &latin1(&s, b)].concat();
+        }
+        ProtocolError::InvalidBulkLength => "invalid bulk length".into(),
+        ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length".into(),
+    };
+    format!("ERR Protocol error: {detail}").into_bytes()
+}
+
+/// The `expected '$', got 'X'` text carries the raw byte X, not its UTF-8 encoding.
+fn latin1(s: &str, raw: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let prefix = "expected '$', got '";
+    out.extend_from_slice(prefix.as_bytes());
+    out.push(raw);
+    out.push(b'\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(e: CmdError) -> String {
+        String::from_utf8(e.to_reply()).unwrap()
+    }
+
+    #[test]
+    fn unknown_command_lists_quoted_args() {
+        assert_eq!(
+            text(CmdError::UnknownCommand(
+                Bytes::from_static(b"NoSuch"),
+                vec![Bytes::from_static(b"x"), Bytes::from_static(b"y")]
+            )),
+            "ERR unknown command 'NoSuch', with args beginning with: 'x' 'y' "
+        );
+        assert_eq!(
+            text(CmdError::UnknownCommand(Bytes::from_static(b"foo"), vec![])),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+
+    #[test]
+    fn unknown_command_args_are_cut_at_128_bytes() {
+        let long = Bytes::from(vec![b'a'; 200]);
+        let t = text(CmdError::UnknownCommand(
+            Bytes::from_static(b"x"),
+            vec![long.clone(), long],
+        ));
+        let list = t.split("with: ").nth(1).unwrap();
+        assert_eq!(list.len(), 128 + 3);
+    }
+
+    #[test]
+    fn unknown_subcommand_uppercases_container() {
+        assert_eq!(
+            text(CmdError::UnknownSubcommand(
+                Bytes::from_static(b"pubsub"),
+                Bytes::from_static(b"foo")
+            )),
+            "ERR unknown subcommand 'foo'. Try PUBSUB HELP."
+        );
+    }
+
+    #[test]
+    fn protocol_errors_carry_the_raw_byte() {
+        assert_eq!(
+            protocol_error_text(ProtocolError::ExpectedDollar(b'x')),
+            b"ERR Protocol error: expected '$', got 'x'".to_vec()
+        );
+    }
+}

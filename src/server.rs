@@ -1,0 +1,295 @@
+//! The server: shared state, the accept loop with its connection cap, the once-a-second
+//! cron (soft output limits, idle timeout, ops/sec), and graceful shutdown through one
+//! cancellation token and one task tracker.
+
+use crate::config::Config;
+use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason, outbox::Limits};
+use crate::registry::Registry;
+use crate::resp::DecodeLimits;
+use crate::stats::Stats;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
+
+/// State every connection shares.
+#[derive(Debug)]
+pub struct Shared {
+    config: RwLock<Config>,
+    /// Output limits, read on every delivery.
+    pub limits: Limits,
+    pub reply_pause_bytes: AtomicU64,
+    pub query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub registry: Registry,
+    pub clients: ClientTable,
+    pub stats: Stats,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub run_id: String,
+    /// The port actually bound (differs from config when it asked for 0).
+    pub port: AtomicU16,
+    pub config_file: Option<String>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: Config, config_file: Option<String>) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        // Not cryptographic: a run id only has to differ between runs.
+        let seed = now.as_nanos() ^ ((std::process::id() as u128) << 64);
+        let run_id: String = (0..40)
+            .map(|i| {
+                let x = (seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(i * 1442695040888963407))
+                    >> (i % 60);
+                char::from_digit((x % 16) as u32, 16).unwrap_or('0')
+            })
+            .collect();
+        let shared = Shared {
+            limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
+            reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
+            query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
+            maxclients: AtomicU64::new(config.maxclients),
+            port: AtomicU16::new(config.port),
+            config: RwLock::new(config),
+            registry: Registry::new(),
+            clients: ClientTable::default(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            started_unix: now.as_secs(),
+            run_id,
+            config_file,
+            next_id: AtomicU64::new(1),
+        };
+        shared
+    }
+
+    /// A copy of the current settings.
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Installs new settings (CONFIG SET) and refreshes the hot-path copies.
+    pub fn set_config(&self, c: Config) {
+        self.limits
+            .set(c.output_limit_pubsub, c.output_limit_normal);
+        self.reply_pause_bytes.store(c.reply_pause_bytes, Relaxed);
+        self.query_buffer_limit
+            .store(c.client_query_buffer_limit, Relaxed);
+        self.maxclients.store(c.maxclients, Relaxed);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = c;
+    }
+
+    pub fn requirepass(&self) -> Option<Vec<u8>> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .requirepass
+            .clone()
+    }
+
+    pub fn databases(&self) -> u64 {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .databases
+    }
+
+    pub fn shutdown_timeout(&self) -> u64 {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .shutdown_timeout
+    }
+
+    pub fn decode_limits(&self) -> DecodeLimits {
+        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
+        DecodeLimits {
+            max_bulk_len: c.proto_max_bulk_len as usize,
+            max_multibulk_len: c.max_multibulk_len as usize,
+            max_inline_len: c.max_inline_len as usize,
+        }
+    }
+}
+
+/// A bound, not yet running server.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
+    pub async fn bind(config: Config, config_file: Option<String>) -> io::Result<Server> {
+        let wanted = config.maxclients + 64;
+        match rlimit::increase_nofile_limit(wanted) {
+            Ok(got) if got < wanted => warn!(
+                maxclients = config.maxclients,
+                open_files = got,
+                "open-file limit is below maxclients + 64; connections past it will fail"
+            ),
+            Err(e) => warn!(error = %e, "could not raise the open-file limit"),
+            _ => {}
+        }
+        let mut listeners = Vec::new();
+        for host in &config.bind {
+            let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), config.port))
+                .await?
+                .next()
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("cannot resolve {host}"),
+                    )
+                })?;
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            listeners.push(socket.listen(config.tcp_backlog)?);
+        }
+        let shared = Arc::new(Shared::new(config, config_file));
+        if let Some(l) = listeners.first() {
+            shared.port.store(l.local_addr()?.port(), Relaxed);
+        }
+        Ok(Server { listeners, shared })
+    }
+
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets connections flush
+    /// (bounded by `shutdown-timeout`) and returns.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        for listener in self.listeners {
+            tracker.spawn(accept_loop(
+                listener,
+                self.shared.clone(),
+                token.clone(),
+                tracker.clone(),
+            ));
+        }
+        tracker.spawn(cron(self.shared.clone(), token.clone()));
+        shutdown.await;
+        info!(
+            clients = self.shared.clients.len(),
+            "shutting down: no new connections, flushing clients"
+        );
+        token.cancel();
+        tracker.close();
+        let grace = Duration::from_secs(self.shared.shutdown_timeout() + 1);
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+            warn!("some connections did not finish within shutdown-timeout");
+        }
+    }
+}
+
+fn per_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    )
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = token.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        let (stream, addr) = match accepted {
+            Ok(a) => a,
+            Err(e) if per_connection_error(&e) => continue,
+            Err(e) => {
+                // Out of file descriptors and the like: keep serving who is connected.
+                error!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        shared.stats.connections_received.fetch_add(1, Relaxed);
+        if shared.clients.len() as u64 >= shared.maxclients.load(Relaxed) {
+            shared.stats.rejected_connections.fetch_add(1, Relaxed);
+            tracker.spawn(reject(stream));
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let laddr = stream.local_addr().unwrap_or(addr);
+        let id = shared.next_id.fetch_add(1, Relaxed);
+        let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
+        shared.clients.insert(client.clone());
+        debug!(client = id, peer = %addr, "accepted");
+        tracker.spawn(conn::serve(shared.clone(), stream, client, token.clone()));
+    }
+}
+
+/// Over `maxclients`: Redis writes the error and closes.
+async fn reject(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        stream.write_all(b"-ERR max number of clients reached\r\n"),
+    )
+    .await;
+}
+
+/// Once a second: soft output limits and idle timeouts (Redis's clientsCron), ops/sec.
+async fn cron(shared: Arc<Shared>, token: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_commands = shared.stats.commands.load(Relaxed);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let commands = shared.stats.commands.load(Relaxed);
+        shared
+            .stats
+            .ops_per_sec
+            .store(commands.saturating_sub(last_commands), Relaxed);
+        last_commands = commands;
+        let timeout = shared.config().timeout;
+        for c in shared.clients.snapshot() {
+            c.outbox.check_soft_limit(&shared.limits);
+            // Subscribers are exempt from `timeout`, as in Redis.
+            if timeout > 0 && !c.is_pubsub() && c.idle_secs() > timeout {
+                debug!(client = c.id, reason = "timeout", "closing idle client");
+                c.kill(CloseReason::Killed);
+            }
+        }
+    }
+}
