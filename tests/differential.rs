@@ -306,9 +306,8 @@ struct Conn {
     client: Client,
     state: ConnState,
     last_sent: String,
-    /// Send a final PING at the end of the scenario and log its reply: catches frames
-    /// that one side sent and the scenario did not read.
-    trailer: bool,
+    /// Why the connection became Broken (shown in the skipped steps that follow).
+    broken_because: String,
 }
 
 #[derive(Debug)]
@@ -343,7 +342,7 @@ impl Side {
             client,
             state: ConnState::Open,
             last_sent: String::from("<nothing sent yet>"),
-            trailer: true,
+            broken_because: String::new(),
         });
         self.conns.len() - 1
     }
@@ -354,14 +353,11 @@ impl Side {
         if conn.state != ConnState::Open {
             return;
         }
+        // A send failure is logged by the next read on this connection (via
+        // broken_because), so both sides keep the same number of log steps.
         if let Err(e) = conn.client.try_send(bytes).await {
             conn.state = ConnState::Broken;
-            let context = conn.last_sent.clone();
-            self.log.push(Entry {
-                conn: c,
-                context,
-                got: format!("<SEND FAILED: {e}>").into_bytes(),
-            });
+            conn.broken_because = format!("<SEND FAILED: {e}>");
         }
     }
 
@@ -374,12 +370,7 @@ impl Side {
             }
             if let Err(e) = self.conns[c].client.try_send(b).await {
                 self.conns[c].state = ConnState::Broken;
-                let context = self.conns[c].last_sent.clone();
-                self.log.push(Entry {
-                    conn: c,
-                    context,
-                    got: format!("<SEND FAILED: {e}>").into_bytes(),
-                });
+                self.conns[c].broken_because = format!("<SEND FAILED: {e}>");
                 return;
             }
             tokio::time::sleep(gap).await;
@@ -415,11 +406,16 @@ impl Side {
                 let mut got = normalize(norm, &frames);
                 if let Some(e) = failure {
                     got.extend_from_slice(e.to_string().as_bytes());
+                    conn.broken_because = e.to_string();
                 }
                 got
             }
             ConnState::Closed => b"<skipped: connection closed earlier>".to_vec(),
-            ConnState::Broken => b"<skipped: connection broken earlier>".to_vec(),
+            ConnState::Broken => format!(
+                "<skipped: connection broken earlier {}>",
+                conn.broken_because
+            )
+            .into_bytes(),
         };
         self.log.push(Entry {
             conn: c,
@@ -477,10 +473,13 @@ impl Side {
         });
     }
 
-    /// End of scenario: PING every open connection that wants a trailer, log the reply.
+    /// End of scenario: PING every connection and log the reply. Catches frames that one
+    /// side sent and the scenario did not read.
     async fn finish(&mut self) {
+        // Every connection logs a trailer step (a skipped one if it is closed or broken),
+        // so one broken connection cannot shift the comparison of the others.
         for c in 0..self.conns.len() {
-            if self.conns[c].trailer && self.conns[c].state == ConnState::Open {
+            {
                 self.send(c, b"*1\r\n$4\r\nPING\r\n").await;
                 self.conns[c].last_sent = "(end-of-scenario trailer) PING".into();
                 self.read(c, 1).await;
