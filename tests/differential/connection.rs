@@ -405,3 +405,38 @@ diff_case!(resp2_subscribe_error_precedence, |s| {
     s.call(c, "PUNSUBSCRIBE", 1).await;
     s.call(c, "PING", 1).await;
 });
+
+diff_case!(client_library_handshakes_pipelined, |s| {
+    // go-redis v9 PubSub: lowercase, handshake and subscriptions in one write.
+    let go = s.connect().await;
+    s.send(go, b"*2\r\n$5\r\nhello\r\n$1\r\n3\r\n*2\r\n$9\r\nsubscribe\r\n$1\r\na\r\n*2\r\n$10\r\npsubscribe\r\n$2\r\nb*\r\n*1\r\n$4\r\nping\r\n").await;
+    s.read_norm(go, 1, Norm::Known(Known::HelloVersionAndId))
+        .await;
+    s.read(go, 3).await;
+    // go-redis with Protocol:2 still sends HELLO 2.
+    let go2 = s.connect().await;
+    s.send(go2, b"*2\r\n$5\r\nhello\r\n$1\r\n2\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n$1\r\nc\r\n*1\r\n$4\r\nping\r\n").await;
+    s.read_norm(go2, 1, Norm::Known(Known::HelloVersionAndId))
+        .await;
+    s.read(go2, 3).await;
+    // redis-py health check while subscribed (RESP2), in the same write as a command.
+    let py = s.connect().await;
+    s.call(py, "SUBSCRIBE a", 1).await;
+    s.send(
+        py,
+        b"*2\r\n$4\r\nPING\r\n$21\r\nredis-py-health-check\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nd\r\n",
+    )
+    .await;
+    s.read(py, 2).await;
+    // ioredis auto-resubscribe: all channels in one subscribe, then psubscribe, then one
+    // ssubscribe per shard channel, pipelined.
+    let io = s.connect().await;
+    s.send(io, b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$10\r\npsubscribe\r\n$2\r\nx*\r\n*2\r\n$10\r\nssubscribe\r\n$2\r\ns1\r\n*2\r\n$10\r\nssubscribe\r\n$2\r\ns2\r\n*1\r\n$4\r\nping\r\n").await;
+    s.read(io, 6).await;
+    let publ = s.connect().await;
+    s.call(publ, "PUBLISH a hi", 1).await; // go, go2, py, io
+    s.read(go, 1).await;
+    s.read(go2, 1).await;
+    s.read(py, 1).await;
+    s.read(io, 1).await;
+});

@@ -230,3 +230,28 @@ diff_case!(resp3_subscribe_mode_has_no_restrictions, |s| {
     s.read(c, 1).await;
     s.call(c, "PING", 1).await;
 });
+
+diff_case!(resubscribe_after_unsubscribe_and_many_patterns, |s| {
+    let c = s.connect().await;
+    let publ = s.connect().await;
+    s.call(c, "SUBSCRIBE a", 1).await;
+    s.call(c, "UNSUBSCRIBE a", 1).await;
+    s.call(c, "SUBSCRIBE a", 1).await; // count back to 1, subscribe mode again
+    s.call(c, "PING", 1).await;
+    let pats: Vec<String> = (0..50).map(|i| format!("p{i}*")).collect();
+    s.call(c, &format!("PSUBSCRIBE {}", pats.join(" ")), 50)
+        .await;
+    s.call(publ, "PUBSUB NUMPAT", 1).await;
+    s.call(publ, "PUBLISH p7x m", 1).await; // p7*
+    s.read(c, 1).await;
+    s.call(publ, "PUBLISH p1x m", 1).await; // p1*
+    s.read(c, 1).await;
+    s.call(publ, "PUBLISH p12 m", 1).await; // p1*, p12*
+    s.read_norm(c, 2, Norm::Unordered).await;
+    s.call(c, &format!("PUNSUBSCRIBE {}", pats[..25].join(" ")), 25)
+        .await;
+    s.call(publ, "PUBSUB NUMPAT", 1).await;
+    s.call_norm(c, "PUNSUBSCRIBE", 25, Norm::UnsubscribeAll)
+        .await;
+    s.call(publ, "PUBSUB NUMPAT", 1).await;
+});
