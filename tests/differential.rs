@@ -442,6 +442,49 @@ impl Side {
         self.read(c, n).await;
     }
 
+    /// Close our end of connection `c` (the server sees EOF). Nothing is logged.
+    pub(crate) async fn close(&mut self, c: usize) {
+        let conn = &mut self.conns[c];
+        if conn.state == ConnState::Open {
+            conn.client.shutdown_write().await;
+        }
+        conn.state = ConnState::Closed;
+    }
+
+    /// Re-send `words` (unlogged) until the reply equals `want` or `timeout` passes, then
+    /// log the last reply. For state that the server updates asynchronously after an
+    /// event the client cannot observe directly (e.g. cleanup after our side closed).
+    pub(crate) async fn call_until(
+        &mut self,
+        c: usize,
+        words: &str,
+        want: &[u8],
+        timeout: Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.conns[c].state != ConnState::Open {
+                break;
+            }
+            self.send(c, &line(words)).await;
+            match self.conns[c].client.try_read_frame().await {
+                Ok(f) if f == want => break,
+                Ok(_) if tokio::time::Instant::now() < deadline => {
+                    // Bounded polling interval, not a settle-sleep: the loop ends on
+                    // the expected reply or at the deadline.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    self.conns[c].state = ConnState::Broken;
+                    self.conns[c].broken_because = e.to_string();
+                    break;
+                }
+            }
+        }
+        self.call(c, words, 1).await;
+    }
+
     /// Log whether the server closes the connection (nothing more may arrive first).
     pub(crate) async fn eof(&mut self, c: usize) {
         let conn = &mut self.conns[c];

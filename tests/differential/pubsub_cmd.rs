@@ -1,6 +1,8 @@
 //! PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB / HELP, unknown
 //! subcommands and arity errors (spec §2, §3.5).
 
+use std::time::Duration;
+
 use crate::{hello3, Norm};
 
 diff_case!(pubsub_numsub_numpat_shardnumsub, |s| {
@@ -102,4 +104,30 @@ diff_case!(pubsub_resp3_replies, |s| {
     s.call(q, "PUBSUB NUMPAT", 1).await;
     s.call(q, "PUBSUB HELP", 1).await;
     s.call(q, "PUBSUB nope", 1).await;
+});
+
+diff_case!(client_disconnect_drops_its_subscriptions, |s| {
+    let a = s.connect().await;
+    let b = s.connect().await;
+    let q = s.connect().await;
+    s.call(a, "SUBSCRIBE shared only-a", 2).await;
+    s.call(a, "PSUBSCRIBE a*", 1).await;
+    s.call(a, "SSUBSCRIBE sa", 1).await;
+    s.call(b, "SUBSCRIBE shared", 1).await;
+    s.call(q, "PUBSUB NUMSUB shared only-a", 1).await;
+    s.close(a).await;
+    // The server notices the EOF asynchronously: poll (bounded) until the count drops.
+    let want = b"*4\r\n$6\r\nshared\r\n:1\r\n$6\r\nonly-a\r\n:0\r\n";
+    s.call_until(
+        q,
+        "PUBSUB NUMSUB shared only-a",
+        want,
+        Duration::from_secs(2),
+    )
+    .await;
+    s.call(q, "PUBSUB NUMPAT", 1).await;
+    s.call(q, "PUBSUB SHARDNUMSUB sa", 1).await;
+    s.call(q, "PUBSUB CHANNELS", 1).await;
+    s.call(q, "PUBLISH shared after", 1).await; // :1, only b
+    s.read(b, 1).await;
 });

@@ -655,6 +655,11 @@ impl Client {
         &self.buf
     }
 
+    /// Half-close: send FIN so the server sees EOF; we can still read what it sends.
+    pub(crate) async fn shutdown_write(&mut self) {
+        let _ = self.stream.shutdown().await;
+    }
+
     /// Close our side (write and read).
     pub(crate) async fn close(mut self) {
         let _ = self.stream.shutdown().await;
