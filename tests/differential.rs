@@ -49,6 +49,14 @@ pub(crate) mod known_differences {
             "not compared here; respub-only transcript in tests/transcript.rs",
         ),
         (
+            "hello-noauth-text",
+            "HELLO before authentication on a password server: 7.0.15 suggests 'the HELLO \
+             AUTH <user> <pass> option', 7.2+ (and respub) 'the HELLO <proto> AUTH <user> \
+             <pass> option' (redis/redis PR #11809, merged 2023-02, first released in 7.2).",
+            "mask HelloNoauthText maps exactly these two texts to one; the exact 7.2+ text \
+             is asserted in tests/transcript.rs",
+        ),
+        (
             "hello-version",
             "HELLO's 'version' value is the server's own version string.",
             "mask HelloVersionAndId replaces the value of 'version' (and 'id', see next)",
@@ -82,6 +90,8 @@ pub(crate) mod known_differences {
         ClientListValues,
         /// Row "self-publish-order": the frames are compared as a multiset.
         SelfPublishOrder,
+        /// Row "hello-noauth-text": the 7.0 and 7.2+ NOAUTH texts of HELLO compare equal.
+        HelloNoauthText,
     }
 
     impl Known {
@@ -91,6 +101,7 @@ pub(crate) mod known_differences {
                 Known::HelloVersionAndId => "hello-version",
                 Known::ClientId | Known::ClientListValues => "client-ids-and-volatile-fields",
                 Known::SelfPublishOrder => "self-publish-order",
+                Known::HelloNoauthText => "hello-noauth-text",
             }
         }
     }
@@ -102,6 +113,7 @@ pub(crate) mod known_differences {
             Known::ClientId,
             Known::ClientListValues,
             Known::SelfPublishOrder,
+            Known::HelloNoauthText,
         ] {
             let row = KNOWN_DIFFERENCES.iter().find(|r| r.0 == k.row());
             assert!(
@@ -110,6 +122,13 @@ pub(crate) mod known_differences {
             );
         }
     }
+
+    const HELLO_NOAUTH_7_0: &[u8] = b"-NOAUTH HELLO must be called with the client already \
+        authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate \
+        the client and select the RESP protocol version at the same time\r\n";
+    pub(crate) const HELLO_NOAUTH_7_2: &[u8] = b"-NOAUTH HELLO must be called with the client \
+        already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used \
+        to authenticate the client and select the RESP protocol version at the same time\r\n";
 
     const VOLATILE_CLIENT_FIELDS: &[&str] = &[
         "id",
@@ -153,6 +172,7 @@ pub(crate) mod known_differences {
             match self {
                 Known::HelloVersionAndId => mask_map_values(frame, &[b"version", b"id"]),
                 Known::ClientId if frame.first() == Some(&b':') => b":<id>\r\n".to_vec(),
+                Known::HelloNoauthText if frame == HELLO_NOAUTH_7_2 => HELLO_NOAUTH_7_0.to_vec(),
                 Known::ClientListValues if matches!(frame.first(), Some(b'$' | b'=')) => {
                     let text = frame_payload(frame).unwrap_or_default();
                     let mut out = format!("{}<client list>", frame[0] as char).into_bytes();

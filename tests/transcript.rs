@@ -5,8 +5,8 @@
 //! literally so a failure reads without a second server.
 //!
 //! `RESPUB_BIN=/usr/bin/redis-server cargo test --test transcript` runs these against Redis
-//! 7.0.15: every test passes there except the 7.2+ ones (`resp3_self_publish_*` and
-//! `client_setinfo_*`), which is the point of those tests.
+//! 7.0.15: every test passes there except the 7.2+ ones (`resp3_self_publish_*`,
+//! `client_setinfo_*`, `hello_noauth_text_is_the_7_2_one`), which is the point of those.
 
 mod support;
 
@@ -557,4 +557,20 @@ async fn slow_subscriber_is_disconnected_others_unaffected() {
         "slow-consumer scenario took {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn hello_noauth_text_is_the_7_2_one() {
+    // KNOWN_DIFFERENCES row "hello-noauth-text" (redis/redis PR #11809, 7.2+).
+    let srv = respub(&["--requirepass", "pw"]).await;
+    let mut c = srv.connect().await;
+    let want: &[u8] = b"-NOAUTH HELLO must be called with the client already authenticated, \
+        otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the \
+        client and select the RESP protocol version at the same time\r\n";
+    c.roundtrip(&line("HELLO 3"), want).await;
+    c.roundtrip(&line("HELLO"), want).await;
+    c.roundtrip(&line("PING"), b"-NOAUTH Authentication required.\r\n").await;
+    c.send(&line("HELLO 3 AUTH default pw")).await;
+    let f = c.read_frame().await;
+    assert!(f.starts_with(b"%7\r\n"), "{}", show_trunc(&f, 200));
 }
