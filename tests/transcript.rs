@@ -569,7 +569,8 @@ async fn hello_noauth_text_is_the_7_2_one() {
         client and select the RESP protocol version at the same time\r\n";
     c.roundtrip(&line("HELLO 3"), want).await;
     c.roundtrip(&line("HELLO"), want).await;
-    c.roundtrip(&line("PING"), b"-NOAUTH Authentication required.\r\n").await;
+    c.roundtrip(&line("PING"), b"-NOAUTH Authentication required.\r\n")
+        .await;
     c.send(&line("HELLO 3 AUTH default pw")).await;
     let f = c.read_frame().await;
     assert!(f.starts_with(b"%7\r\n"), "{}", show_trunc(&f, 200));

@@ -138,6 +138,12 @@ impl Server {
                     .await
             {
                 drop(s);
+                // A server that lost the race for the port exits at once; if ours is still
+                // running after answering, the listener is (with high likelihood) ours.
+                // (/proc/net/tcp ownership checks are not reliable in this sandbox.)
+                if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                    return Err(format!("exited early with {status}"));
+                }
                 return Ok(());
             }
             if Instant::now() >= deadline {
