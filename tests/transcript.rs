@@ -478,6 +478,22 @@ async fn multi_subscribe_emits_more_frames_than_exec_header() {
 
 #[tokio::test]
 async fn slow_subscriber_is_disconnected_others_unaffected() {
+    slow_consumer(SlowVia::Resp2Channel).await;
+}
+
+#[tokio::test]
+async fn slow_resp3_pattern_subscriber_is_disconnected_others_unaffected() {
+    // RESP3 subscribers are in the pubsub class too (spec §6), and pattern deliveries count.
+    slow_consumer(SlowVia::Resp3Pattern).await;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SlowVia {
+    Resp2Channel,
+    Resp3Pattern,
+}
+
+async fn slow_consumer(via: SlowVia) {
     let srv = respub(&["--client-output-buffer-limit", "pubsub 1mb 256kb 60"]).await;
     // A small receive window, so the non-reader's backlog builds up in the server rather
     // than in our kernel.
@@ -486,7 +502,17 @@ async fn slow_subscriber_is_disconnected_others_unaffected() {
     let mut publ = srv.connect().await;
     let mut query = srv.connect().await;
     let confirm = b"*3\r\n$9\r\nsubscribe\r\n$4\r\nfeed\r\n:1\r\n";
-    slow.roundtrip(&line("SUBSCRIBE feed"), confirm).await;
+    match via {
+        SlowVia::Resp2Channel => slow.roundtrip(&line("SUBSCRIBE feed"), confirm).await,
+        SlowVia::Resp3Pattern => {
+            hello3(&mut slow).await;
+            slow.roundtrip(
+                &line("PSUBSCRIBE fe?d"),
+                b">3\r\n$10\r\npsubscribe\r\n$4\r\nfe?d\r\n:1\r\n",
+            )
+            .await;
+        }
+    }
     reader.roundtrip(&line("SUBSCRIBE feed"), confirm).await;
 
     const MSG: usize = 64 * 1024;
@@ -527,7 +553,7 @@ async fn slow_subscriber_is_disconnected_others_unaffected() {
         panic!("slow subscriber still counted after {MAX_MESSAGES} x 64 KiB messages")
     });
 
-    eprintln!("slow subscriber dropped after {dropped_at} messages of 64 KiB");
+    eprintln!("slow subscriber ({via:?}) dropped after {dropped_at} messages of 64 KiB");
     // The slow one sees EOF (possibly mid-frame, without any error frame) in bounded time.
     match slow.drain_until_eof(Duration::from_secs(10)).await {
         Ok(bytes) => assert!(
@@ -548,6 +574,7 @@ async fn slow_subscriber_is_disconnected_others_unaffected() {
     query
         .roundtrip(&line("PUBSUB NUMSUB feed"), b"*2\r\n$4\r\nfeed\r\n:1\r\n")
         .await;
+    query.roundtrip(&line("PUBSUB NUMPAT"), b":0\r\n").await;
     query.roundtrip(&line("PING"), b"+PONG\r\n").await;
     reader
         .roundtrip(&line("PING"), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
