@@ -505,6 +505,19 @@ impl Side {
         self.call(c, words, 1).await;
     }
 
+    /// The integer of the last frame logged (e.g. a PUBLISH reply `:3`), or 0 if it was
+    /// not an integer reply. Lets a scenario read as many frames as this side announced:
+    /// if the count is wrong, the comparison of the count itself already fails, and the
+    /// frames read after it show what was actually delivered.
+    pub(crate) fn last_integer(&self) -> usize {
+        self.log
+            .last()
+            .and_then(|e| e.got.strip_prefix(b":"))
+            .and_then(|rest| std::str::from_utf8(rest).ok())
+            .and_then(|t| t.trim_end().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Log whether the server closes the connection (nothing more may arrive first).
     pub(crate) async fn eof(&mut self, c: usize) {
         let conn = &mut self.conns[c];

@@ -418,24 +418,21 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) async fn connect(addr: SocketAddr) -> Client {
-        let stream = tokio::time::timeout(READ_TIMEOUT, TcpStream::connect(addr))
-            .await
-            .unwrap_or_else(|_| panic!("connect to {addr} timed out"))
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream.set_nodelay(true).expect("set_nodelay");
-        Client {
-            stream,
-            buf: Vec::new(),
-            eof: false,
-        }
+        Client::connect_with(addr, None).await
     }
 
     /// Connect with a small kernel receive buffer (SO_RCVBUF set before connecting, so
     /// the TCP window stays small): a client that stops reading then backs data up into
     /// the server quickly instead of into our kernel.
     pub(crate) async fn connect_small_rcvbuf(addr: SocketAddr, rcvbuf: u32) -> Client {
+        Client::connect_with(addr, Some(rcvbuf)).await
+    }
+
+    async fn connect_with(addr: SocketAddr, rcvbuf: Option<u32>) -> Client {
         let sock = tokio::net::TcpSocket::new_v4().expect("socket");
-        sock.set_recv_buffer_size(rcvbuf).expect("SO_RCVBUF");
+        if let Some(size) = rcvbuf {
+            sock.set_recv_buffer_size(size).expect("SO_RCVBUF");
+        }
         let stream = tokio::time::timeout(READ_TIMEOUT, sock.connect(addr))
             .await
             .unwrap_or_else(|_| panic!("connect to {addr} timed out"))
