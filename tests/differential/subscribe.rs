@@ -255,3 +255,32 @@ diff_case!(resubscribe_after_unsubscribe_and_many_patterns, |s| {
         .await;
     s.call(publ, "PUBSUB NUMPAT", 1).await;
 });
+
+diff_case!(channel_names_are_case_sensitive_and_binary_exact, |s| {
+    let c = s.connect().await;
+    let publ = s.connect().await;
+    s.call(c, "SUBSCRIBE Foo", 1).await;
+    s.call(c, "UNSUBSCRIBE foo", 1).await; // not subscribed: count stays 1
+    s.call(c, "PSUBSCRIBE F*", 1).await;
+    s.call(publ, "PUBLISH foo x", 1).await; // :0, globbing is case-sensitive too
+    s.call(publ, "PUBLISH Foo y", 1).await; // :2
+    s.read(c, 2).await;
+    s.callv(publ, &[b"PUBLISH", b"Foo ", b"z"], 1).await; // trailing space: F* only
+    s.read(c, 1).await;
+    s.call(publ, "PUBSUB NUMSUB Foo foo", 1).await;
+});
+
+diff_case!(long_channel_names_and_patterns, |s| {
+    let c = s.connect().await;
+    let publ = s.connect().await;
+    let long: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut pattern = long[..50_000].to_vec();
+    pattern.push(b'*');
+    s.callv(c, &[b"SUBSCRIBE", &long], 1).await;
+    s.callv(c, &[b"PSUBSCRIBE", &pattern], 1).await;
+    s.callv(publ, &[b"PUBLISH", &long, b"m"], 1).await; // :2
+    s.read(c, 2).await;
+    s.callv(publ, &[b"PUBSUB", b"NUMSUB", &long], 1).await;
+    s.callv(c, &[b"UNSUBSCRIBE", &long], 1).await;
+    s.callv(c, &[b"PUNSUBSCRIBE", &pattern], 1).await;
+});
