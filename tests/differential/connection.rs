@@ -442,3 +442,24 @@ diff_case!(client_library_handshakes_pipelined, |s| {
     s.read(py, 1).await;
     s.read(io, 1).await;
 });
+
+diff_case!(
+    quit_and_reset_deliver_already_published_messages_first,
+    |s| {
+        let a = s.connect().await;
+        let b = s.connect().await;
+        let publ = s.connect().await;
+        s.call(a, "SUBSCRIBE q", 1).await;
+        hello3(s, b).await;
+        s.call(b, "PSUBSCRIBE q*", 1).await;
+        for i in 0..3 {
+            s.call(publ, &format!("PUBLISH q m{i}"), 1).await;
+        }
+        // Messages published before QUIT/RESET was read are written before its reply.
+        s.call(a, "QUIT", 4).await;
+        s.eof(a).await;
+        s.call(b, "RESET", 4).await;
+        s.call(publ, "PUBLISH q after", 1).await; // :0
+        s.call(b, "PING", 1).await; // +PONG, nothing in between
+    }
+);
