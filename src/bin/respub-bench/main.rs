@@ -1,1 +1,272 @@
-fn main() {}
+//! `respub-bench`: a pub/sub load generator that speaks RESP to any server on 127.0.0.1,
+//! and a side-by-side comparison of respub against redis-server (issue: "Fan-out engine
+//! that beats Redis, and a benchmark that proves it side by side").
+//!
+//! It does not use the respub library: the bench has its own tiny RESP codec, so it builds
+//! and measures whatever server binary it is pointed at.
+
+mod compare;
+mod conn;
+mod histogram;
+mod load;
+mod payload;
+mod procfs;
+mod report;
+mod resp;
+mod scenarios;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use compare::CompareConfig;
+use procfs::Probe;
+use scenarios::RunConfig;
+
+const USAGE: &str = "\
+usage:
+  respub-bench run --addr 127.0.0.1:PORT [--server-pid PID] --scenario NAME
+                   [--duration S] [--warmup S] [--quick] [--threads N]
+  respub-bench compare [--rounds N] [--respub PATH] [--redis PATH] [--scenarios a,b,...]
+                   [--duration S] [--warmup S] [--quick] [--markdown FILE] [--threads N]
+  respub-bench list
+
+run      one scenario against an already running server (CPU and RSS need --server-pid;
+         slow-subscriber expects the server to run with
+         --client-output-buffer-limit \"pubsub 32mb 8mb 60\")
+compare  starts a fresh respub and redis-server per scenario run on free 127.0.0.1 ports,
+         alternating which goes first, for N rounds (default 3; 1 with --quick), and prints
+         medians side by side as text and markdown
+defaults: --duration 3 --warmup 1 (quick: 1 and 0.3); --respub = `respub` next to this
+         executable; --redis /usr/bin/redis-server; --threads 2 (bench runtime workers)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match real_main(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("respub-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Flags as `--name value` pairs (and bare `--quick`).
+struct Flags {
+    pairs: Vec<(String, Option<String>)>,
+}
+
+impl Flags {
+    fn parse(args: &[String]) -> Result<Flags, String> {
+        let mut pairs = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let Some(name) = a.strip_prefix("--") else {
+                return Err(format!("unexpected argument {a:?}\n{USAGE}"));
+            };
+            if name == "quick" {
+                pairs.push((name.to_string(), None));
+                continue;
+            }
+            let v = it
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value\n{USAGE}"))?;
+            pairs.push((name.to_string(), Some(v.clone())));
+        }
+        Ok(Flags { pairs })
+    }
+
+    fn check_known(&self, known: &[&str]) -> Result<(), String> {
+        for (n, _) in &self.pairs {
+            if !known.contains(&n.as_str()) {
+                return Err(format!("unknown flag --{n}\n{USAGE}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(n, _)| n == name)
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|_| format!("bad value for --{name}: {v:?}"))
+            })
+            .transpose()
+    }
+
+    fn seconds(&self, name: &str, default: f64) -> Result<Duration, String> {
+        let s = self.parsed::<f64>(name)?.unwrap_or(default);
+        if !(0.0..=600.0).contains(&s) {
+            return Err(format!("--{name} must be between 0 and 600 seconds"));
+        }
+        Ok(Duration::from_secs_f64(s))
+    }
+}
+
+fn real_main(args: &[String]) -> Result<(), String> {
+    let Some(cmd) = args.first() else {
+        return Err(USAGE.to_string());
+    };
+    let flags = Flags::parse(&args[1..])?;
+    let quick = flags.has("quick");
+    let duration = flags.seconds("duration", if quick { 1.0 } else { 3.0 })?;
+    let warmup = flags.seconds("warmup", if quick { 0.3 } else { 1.0 })?;
+    let threads = flags.parsed::<usize>("threads")?.unwrap_or(2).clamp(1, 64);
+    match cmd.as_str() {
+        "list" => {
+            for s in scenarios::ALL {
+                println!("{s}");
+            }
+            Ok(())
+        }
+        "run" => {
+            flags.check_known(&[
+                "addr",
+                "server-pid",
+                "scenario",
+                "duration",
+                "warmup",
+                "quick",
+                "threads",
+            ])?;
+            let addr: SocketAddr = flags
+                .parsed("addr")?
+                .ok_or_else(|| format!("run needs --addr\n{USAGE}"))?;
+            if !addr.ip().is_loopback() {
+                return Err("--addr must be a 127.0.0.1 address".to_string());
+            }
+            let scenario = flags
+                .get("scenario")
+                .ok_or_else(|| format!("run needs --scenario\n{USAGE}"))?
+                .to_string();
+            let probe = flags.parsed::<u32>("server-pid")?.map(|pid| Probe { pid });
+            if probe.is_none() {
+                eprintln!("note: no --server-pid, so server CPU and RSS are not reported");
+            }
+            let cfg = RunConfig {
+                addr,
+                probe,
+                duration,
+                warmup,
+            };
+            block_on(threads, async move {
+                let limit = scenarios::time_limit(&cfg);
+                let report = tokio::time::timeout(limit, scenarios::run(&scenario, &cfg))
+                    .await
+                    .map_err(|_| format!("scenario did not finish within {limit:?}"))?
+                    .map_err(|e| e.to_string())?;
+                report.print(&scenario);
+                Ok(())
+            })
+        }
+        "compare" => {
+            flags.check_known(&[
+                "rounds",
+                "respub",
+                "redis",
+                "scenarios",
+                "duration",
+                "warmup",
+                "quick",
+                "markdown",
+                "threads",
+            ])?;
+            let rounds = flags
+                .parsed::<usize>("rounds")?
+                .unwrap_or(if quick { 1 } else { 3 })
+                .clamp(1, 20);
+            let respub = match flags.get("respub") {
+                Some(p) => PathBuf::from(p),
+                None => std::env::current_exe()
+                    .map_err(|e| e.to_string())?
+                    .with_file_name("respub"),
+            };
+            let redis = PathBuf::from(flags.get("redis").unwrap_or("/usr/bin/redis-server"));
+            let scenario_list: Vec<String> = match flags.get("scenarios") {
+                Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+                None => scenarios::ALL.iter().map(|s| s.to_string()).collect(),
+            };
+            for s in &scenario_list {
+                if !scenarios::ALL.contains(&s.as_str()) {
+                    return Err(format!(
+                        "unknown scenario {s:?}; known: {}",
+                        scenarios::ALL.join(",")
+                    ));
+                }
+            }
+            let cfg = CompareConfig {
+                respub,
+                redis,
+                rounds,
+                scenarios: scenario_list,
+                duration,
+                warmup,
+                markdown: flags.parsed("markdown")?,
+            };
+            // Bound the whole comparison: every run has its own limit, so this only
+            // triggers if something is badly wrong.
+            let per_run = scenarios::time_limit(&RunConfig {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                probe: None,
+                duration,
+                warmup,
+            }) + Duration::from_secs(25);
+            let overall = per_run * (2 * rounds * cfg.scenarios.len()) as u32;
+            block_on(threads, async move {
+                tokio::time::timeout(overall, compare::compare(cfg))
+                    .await
+                    .map_err(|_| format!("compare did not finish within {overall:?}"))?
+                    .map_err(|e| e.to_string())
+            })
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+/// One multi-threaded runtime for everything; ctrl-c drops the work future, which drops
+/// (and so kills) any server the bench started and aborts every connection task.
+fn block_on(
+    threads: usize,
+    work: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    payload::init_clock();
+    // The memory scenarios hold up to 18k sockets; servers started by `compare` inherit
+    // the raised limit too.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < 20_000 => eprintln!("note: open-file limit is {n}; memory-idle-18k may fail"),
+        Ok(_) => {}
+        Err(e) => eprintln!("note: cannot raise the open-file limit: {e}"),
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = work => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted; servers stopped".to_string()),
+        }
+    });
+    // Do not wait for stuck tasks: every server guard has already been dropped.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
+}

@@ -1,0 +1,781 @@
+//! The named scenarios: how many connections subscribe to what, who publishes how, and
+//! which numbers come out. Each one is bounded in time and count and closes every
+//! connection it opened before returning.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::conn::Conn;
+use crate::histogram::Histogram;
+use crate::load::{self, PubStats, PublisherSpec, Shared, SubStats};
+use crate::payload::{self, Header};
+use crate::procfs::Probe;
+use crate::report::{Better, Report};
+use crate::resp::{self, Frame, Item};
+
+/// Every scenario, in the order `compare` runs them.
+pub(crate) const ALL: &[&str] = &[
+    "fanout-100",
+    "fanout-1000",
+    "channels-10k",
+    "publish-only",
+    "patterns-0",
+    "patterns-prefix-10k",
+    "patterns-suffix-10k",
+    "patterns-unanchored-10k",
+    "patterns-after-remove",
+    "memory-idle-10k",
+    "memory-idle-18k",
+    "slow-subscriber",
+    "latency-10k",
+];
+
+/// How a run is sized and where it points.
+#[derive(Debug, Clone)]
+pub(crate) struct RunConfig {
+    pub(crate) addr: SocketAddr,
+    pub(crate) probe: Option<Probe>,
+    /// Measured time per throughput scenario.
+    pub(crate) duration: Duration,
+    /// Traffic before the measured window starts.
+    pub(crate) warmup: Duration,
+}
+
+/// Upper bound for one scenario, including setup and teardown.
+pub(crate) fn time_limit(cfg: &RunConfig) -> Duration {
+    cfg.warmup + cfg.duration + Duration::from_secs(60)
+}
+
+pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
+    const PAYLOAD: usize = 64;
+    match name {
+        "fanout-100" => fanout(cfg, 100, PAYLOAD).await,
+        "fanout-1000" => fanout(cfg, 1000, PAYLOAD).await,
+        "channels-10k" => channels(cfg, 10_000, 200, PAYLOAD).await,
+        "publish-only" => publish_only(cfg, PAYLOAD).await,
+        "patterns-0" => patterns(cfg, PatternShape::None, false, PAYLOAD).await,
+        "patterns-prefix-10k" => patterns(cfg, PatternShape::Prefix, false, PAYLOAD).await,
+        "patterns-suffix-10k" => patterns(cfg, PatternShape::Suffix, false, PAYLOAD).await,
+        "patterns-unanchored-10k" => patterns(cfg, PatternShape::Unanchored, false, PAYLOAD).await,
+        "patterns-after-remove" => patterns(cfg, PatternShape::Prefix, true, PAYLOAD).await,
+        "memory-idle-10k" => memory_idle(cfg, 10_000).await,
+        "memory-idle-18k" => memory_idle(cfg, 18_000).await,
+        "slow-subscriber" => slow_subscriber(cfg).await,
+        "latency-10k" => latency(cfg, 10_000.0, 100, PAYLOAD).await,
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown scenario {name:?}; known: {}", ALL.join(",")),
+        )),
+    }
+}
+
+/// Outstanding deliveries allowed (see `load`): about 5 MB of 64-byte messages, below the
+/// 8 MB pubsub soft limit even if it all queued for one subscriber.
+const WINDOW: u64 = 50_000;
+/// Concurrent connection attempts while setting up.
+const CONNECT_CONCURRENCY: usize = 128;
+/// Read buffer of a subscriber that receives traffic.
+const SUB_BUF: usize = 64 * 1024;
+
+/// Opens one connection per entry of `groups` and sends `verb` with that entry's names,
+/// waiting for every confirmation.
+async fn open_subscribers(
+    addr: SocketAddr,
+    groups: Vec<Vec<Vec<u8>>>,
+    verb: &'static [u8],
+    confirm: &'static [u8],
+    buf_size: usize,
+) -> io::Result<Vec<Conn>> {
+    let limit = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut set = JoinSet::new();
+    for names in groups {
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("semaphore never closed");
+            let mut conn = Conn::connect(addr, buf_size).await?;
+            if !names.is_empty() {
+                conn.subscribe_like(verb, confirm, &names).await?;
+            }
+            Ok::<_, io::Error>(conn)
+        });
+    }
+    let mut conns = Vec::with_capacity(set.len());
+    while let Some(r) = set.join_next().await {
+        conns.push(r.map_err(io::Error::other)??);
+    }
+    Ok(conns)
+}
+
+/// What the measured window is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Deliveries,
+    Publishes,
+}
+
+/// Runs publishers against ready subscribers: warm-up, measured window, stop, drain, and
+/// the standard throughput report.
+async fn measure(
+    cfg: &RunConfig,
+    subs: Vec<Conn>,
+    payload_size: usize,
+    publishers: Vec<PublisherSpec>,
+    fanout: u64,
+    counted: Counted,
+) -> io::Result<Report> {
+    let shared = Shared::new(fanout, WINDOW);
+    let stop = CancellationToken::new();
+    let mut sub_set: JoinSet<SubStats> = JoinSet::new();
+    for conn in subs {
+        sub_set.spawn(load::subscriber(
+            conn,
+            shared.clone(),
+            stop.clone(),
+            payload_size,
+        ));
+    }
+    let mut pub_set: JoinSet<io::Result<PubStats>> = JoinSet::new();
+    for spec in publishers {
+        let conn = Conn::connect(cfg.addr, SUB_BUF).await?;
+        pub_set.spawn(load::publisher(conn, spec, shared.clone()));
+    }
+
+    tokio::time::sleep(cfg.warmup).await;
+    let own = Probe {
+        pid: std::process::id(),
+    };
+    let bench0 = own.cpu_seconds().ok();
+    let cpu0 = cpu(cfg);
+    let delivered0 = shared.delivered.load(Relaxed);
+    let acked0 = shared.acked.load(Relaxed);
+    let t0 = Instant::now();
+    shared.window_start_ns.store(payload::now_ns(), Relaxed);
+
+    tokio::time::sleep(cfg.duration).await;
+    let cpu1 = cpu(cfg);
+    let bench1 = own.cpu_seconds().ok();
+    let delivered1 = shared.delivered.load(Relaxed);
+    let acked1 = shared.acked.load(Relaxed);
+    let secs = t0.elapsed().as_secs_f64();
+    shared.window_end_ns.store(payload::now_ns(), Relaxed);
+    let rss = cfg.probe.and_then(|p| p.rss_bytes().ok());
+
+    let mut report = Report::default();
+    shared.stop.store(true, Relaxed);
+    let mut pub_stats = Vec::new();
+    let joined = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(r) = pub_set.join_next().await {
+            match r.map_err(io::Error::other)? {
+                Ok(s) => pub_stats.push(s),
+                Err(e) => report.note(format!("publisher failed: {e}")),
+            }
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await;
+    if joined.is_err() {
+        report.note("publishers did not finish within 15 s of the stop");
+    }
+    let published = shared.published.load(Relaxed);
+    let expected = published * fanout;
+    drain(&shared, expected).await;
+    stop.cancel();
+    let mut subs = SubStats::default();
+    let mut disconnects = 0u64;
+    while let Some(r) = sub_set.join_next().await {
+        let s = r.map_err(io::Error::other)?;
+        subs.received += s.received;
+        subs.order_errors += s.order_errors;
+        subs.corrupt += s.corrupt;
+        disconnects += u64::from(s.disconnected);
+        subs.latency.merge(&s.latency);
+    }
+    let mut pubs = PubStats::default();
+    for s in &pub_stats {
+        pubs.errors += s.errors;
+        pubs.reply_latency.merge(&s.reply_latency);
+    }
+
+    let cpu_used = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let (done, label, per_cpu_label) = match counted {
+        Counted::Deliveries => (
+            (delivered1 - delivered0) as f64,
+            "deliveries/s",
+            "deliveries per CPU-s",
+        ),
+        Counted::Publishes => (
+            (acked1 - acked0) as f64,
+            "publishes/s",
+            "publishes per CPU-s",
+        ),
+    };
+    report.push(label, "1/s", Better::Higher, Some(done / secs));
+    report.push(
+        per_cpu_label,
+        "1/cpu-s",
+        Better::Higher,
+        cpu_used.filter(|&c| c > 0.0).map(|c| done / c),
+    );
+    // Utilisation rises with throughput, so it has no better direction on its own; the
+    // per-CPU-second figure above is the efficiency comparison.
+    report.push(
+        "server CPU",
+        "cpu-s/s",
+        Better::Info,
+        cpu_used.map(|c| c / secs),
+    );
+    report.push("server RSS", "MiB", Better::Lower, rss.map(mib));
+    // The bench shares the machine with the server; if this is near the core count the
+    // client, not the server, set the pace, and the per-CPU-second figure is the fair one.
+    report.push(
+        "bench CPU",
+        "cpu-s/s",
+        Better::Info,
+        bench0.zip(bench1).map(|(a, b)| (b - a) / secs),
+    );
+    if counted == Counted::Deliveries {
+        report.push(
+            "publishes/s",
+            "1/s",
+            Better::Info,
+            Some((acked1 - acked0) as f64 / secs),
+        );
+        report.push(
+            "lost",
+            "msgs",
+            Better::Lower,
+            Some(expected.saturating_sub(subs.received) as f64),
+        );
+        report.push(
+            "order errors",
+            "msgs",
+            Better::Lower,
+            Some(subs.order_errors as f64),
+        );
+        push_latency(&mut report, "latency", &subs.latency);
+        if subs.latency.count() == 0 {
+            report.note("no message sent inside the measured window was received");
+        }
+    } else {
+        push_latency(&mut report, "PUBLISH reply", &pubs.reply_latency);
+    }
+    if subs.corrupt > 0 {
+        report.note(format!("{} malformed frames at subscribers", subs.corrupt));
+    }
+    if disconnects > 0 {
+        report.note(format!(
+            "{disconnects} subscriber connections were closed by the server"
+        ));
+    }
+    if pubs.errors > 0 {
+        report.note(format!("{} PUBLISH error replies", pubs.errors));
+    }
+    if subs.received > expected {
+        report.note(format!(
+            "subscribers received {} more messages than published",
+            subs.received - expected
+        ));
+    }
+    Ok(report)
+}
+
+/// Waits until subscribers have everything or stop making progress for a second.
+async fn drain(shared: &Shared, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = shared.delivered.load(Relaxed);
+    let mut last_change = Instant::now();
+    while Instant::now() < deadline {
+        let now = shared.delivered.load(Relaxed);
+        if now >= expected {
+            return;
+        }
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        } else if last_change.elapsed() > Duration::from_secs(1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn push_latency(report: &mut Report, what: &'static str, h: &Histogram) {
+    let names: [(&'static str, f64); 3] = match what {
+        "latency" => [
+            ("latency p50", 0.5),
+            ("latency p99", 0.99),
+            ("latency p999", 0.999),
+        ],
+        _ => [
+            ("PUBLISH reply p50", 0.5),
+            ("PUBLISH reply p99", 0.99),
+            ("PUBLISH reply p999", 0.999),
+        ],
+    };
+    for (name, q) in names {
+        report.push(
+            name,
+            "us",
+            Better::Lower,
+            h.quantile(q).map(|ns| ns as f64 / 1000.0),
+        );
+    }
+}
+
+fn cpu(cfg: &RunConfig) -> Option<f64> {
+    cfg.probe.and_then(|p| p.cpu_seconds().ok())
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn names(prefix: &str, range: std::ops::Range<usize>) -> Vec<Vec<u8>> {
+    range.map(|i| format!("{prefix}{i}").into_bytes()).collect()
+}
+
+fn publishers(
+    n: u32,
+    channels: Vec<Vec<u8>>,
+    payload_size: usize,
+    rate: Option<f64>,
+) -> Vec<PublisherSpec> {
+    let channels = Arc::new(channels);
+    (0..n)
+        .map(|id| PublisherSpec {
+            id,
+            first: id as usize * channels.len() / n as usize,
+            channels: channels.clone(),
+            payload_size,
+            batch: 128,
+            rate,
+        })
+        .collect()
+}
+
+/// One channel, `subs` subscriber connections, two pipelined publishers.
+async fn fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Result<Report> {
+    let channel = b"bench.fanout".to_vec();
+    let conns = open_subscribers(
+        cfg.addr,
+        vec![vec![channel.clone()]; subs],
+        b"SUBSCRIBE",
+        b"subscribe",
+        SUB_BUF,
+    )
+    .await?;
+    let pubs = publishers(2, vec![channel], payload_size, None);
+    measure(
+        cfg,
+        conns,
+        payload_size,
+        pubs,
+        subs as u64,
+        Counted::Deliveries,
+    )
+    .await
+}
+
+/// `channels` channels with one subscriber each, spread over `conns` connections; two
+/// publishers go round-robin over all channels from different starting points.
+async fn channels(
+    cfg: &RunConfig,
+    channels: usize,
+    conns: usize,
+    payload_size: usize,
+) -> io::Result<Report> {
+    let per_conn = channels / conns;
+    let groups: Vec<Vec<Vec<u8>>> = (0..conns)
+        .map(|c| names("bench.ch.", c * per_conn..(c + 1) * per_conn))
+        .collect();
+    let subs = open_subscribers(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", SUB_BUF).await?;
+    let pubs = publishers(
+        2,
+        names("bench.ch.", 0..per_conn * conns),
+        payload_size,
+        None,
+    );
+    measure(cfg, subs, payload_size, pubs, 1, Counted::Deliveries).await
+}
+
+/// Four pipelined publishers to a channel nobody subscribes to.
+async fn publish_only(cfg: &RunConfig, payload_size: usize) -> io::Result<Report> {
+    let pubs = publishers(4, vec![b"bench.nobody".to_vec()], payload_size, None);
+    measure(cfg, Vec::new(), payload_size, pubs, 0, Counted::Publishes).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PatternShape {
+    None,
+    Prefix,
+    Suffix,
+    Unanchored,
+}
+
+/// 10,000 distinct patterns on 100 connections (or none), none of which match the
+/// channel one pipelined publisher sends to; optionally all removed again first.
+async fn patterns(
+    cfg: &RunConfig,
+    shape: PatternShape,
+    remove: bool,
+    payload_size: usize,
+) -> io::Result<Report> {
+    const PATTERNS: usize = 10_000;
+    const CONNS: usize = 100;
+    let pattern = |n: usize| -> Vec<u8> {
+        match shape {
+            PatternShape::None | PatternShape::Prefix => format!("tenant:{n}:*"),
+            PatternShape::Suffix => format!("*.errors{n}"),
+            PatternShape::Unanchored => format!("*x{n}?y*"),
+        }
+        .into_bytes()
+    };
+    let groups: Vec<Vec<Vec<u8>>> = match shape {
+        PatternShape::None => Vec::new(),
+        _ => (0..CONNS)
+            .map(|c| {
+                (c * PATTERNS / CONNS..(c + 1) * PATTERNS / CONNS)
+                    .map(pattern)
+                    .collect()
+            })
+            .collect(),
+    };
+    let mut subs = open_subscribers(cfg.addr, groups, b"PSUBSCRIBE", b"psubscribe", 4096).await?;
+    if remove {
+        for conn in &mut subs {
+            // Without arguments the server sends one frame per removed pattern, in its own
+            // order; read until the remaining count reaches 0.
+            conn.command(&[b"PUNSUBSCRIBE"]).await?;
+            loop {
+                let left = conn
+                    .next_frame(|f| match f.items() {
+                        [Item::Bulk(b"punsubscribe"), _, Item::Int(n)] => Some(*n),
+                        _ => None,
+                    })
+                    .await?
+                    .ok_or_else(|| io::Error::other("unexpected reply to PUNSUBSCRIBE"))?;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    // Matches none of the shapes: no "tenant:" prefix, no ".errors" and no 'x'.
+    let pubs = publishers(
+        1,
+        vec![b"bench.publish.target".to_vec()],
+        payload_size,
+        None,
+    );
+    measure(cfg, subs, payload_size, pubs, 0, Counted::Publishes).await
+}
+
+/// 100 subscribers of one channel, one publisher paced at `rate` messages per second.
+async fn latency(
+    cfg: &RunConfig,
+    rate: f64,
+    subs: usize,
+    payload_size: usize,
+) -> io::Result<Report> {
+    let channel = b"bench.latency".to_vec();
+    let conns = open_subscribers(
+        cfg.addr,
+        vec![vec![channel.clone()]; subs],
+        b"SUBSCRIBE",
+        b"subscribe",
+        SUB_BUF,
+    )
+    .await?;
+    let pubs = publishers(1, vec![channel], payload_size, Some(rate));
+    measure(
+        cfg,
+        conns,
+        payload_size,
+        pubs,
+        subs as u64,
+        Counted::Deliveries,
+    )
+    .await
+}
+
+/// `n` idle connections, each subscribed to its own channel; reports server memory per
+/// connection.
+async fn memory_idle(cfg: &RunConfig, n: usize) -> io::Result<Report> {
+    let probe = cfg
+        .probe
+        .ok_or_else(|| io::Error::other("memory scenarios need --server-pid"))?;
+    let before = probe.rss_bytes()?;
+    let cpu0 = cpu(cfg);
+    let t0 = Instant::now();
+    let groups: Vec<Vec<Vec<u8>>> = (0..n)
+        .map(|i| vec![format!("bench.idle.{i}").into_bytes()])
+        .collect();
+    let conns = open_subscribers(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", 128).await?;
+    let setup = t0.elapsed().as_secs_f64();
+    // Every confirmation has arrived, so the server has built all per-connection state.
+    let at_setup = probe.rss_bytes()?;
+    let cpu1 = cpu(cfg);
+    // Idle connections are what this scenario is about, and servers trim idle clients
+    // (redis frees an idle client's query buffer after 2 s in clientsCron), so the
+    // headline is taken after the connections have been idle for the run duration.
+    tokio::time::sleep(cfg.duration).await;
+    let idle = probe.rss_bytes()?;
+    let per_conn = |rss: u64| Some((rss as f64 - before as f64) / n as f64);
+    let mut report = Report::default();
+    report.push(
+        "RSS per idle connection",
+        "bytes",
+        Better::Lower,
+        per_conn(idle),
+    );
+    report.push(
+        "RSS per conn at setup end",
+        "bytes",
+        Better::Lower,
+        per_conn(at_setup),
+    );
+    report.push("RSS before", "MiB", Better::Info, Some(mib(before)));
+    report.push("RSS after idle", "MiB", Better::Lower, Some(mib(idle)));
+    report.push("connections", "", Better::Info, Some(conns.len() as f64));
+    report.push("connect+subscribe", "s", Better::Lower, Some(setup));
+    report.push(
+        "server CPU for setup",
+        "cpu-s",
+        Better::Lower,
+        cpu0.zip(cpu1).map(|(a, b)| b - a),
+    );
+    drop(conns);
+    Ok(report)
+}
+
+/// One subscriber that never reads, one that does, and a publisher of 1 MiB messages:
+/// does the server bound its memory, drop the slow one, and keep serving everyone else?
+async fn slow_subscriber(cfg: &RunConfig) -> io::Result<Report> {
+    const SIZE: usize = 1024 * 1024;
+    // Paced at 100 MiB/s for the scenario duration, so the 50 ms RSS and 10 ms PING
+    // samplers see the whole episode, and a server that never drops the slow subscriber
+    // grows by at most `messages` MiB.
+    const INTERVAL: Duration = Duration::from_millis(10);
+    let messages = ((cfg.duration.as_secs_f64() / INTERVAL.as_secs_f64()) as u64).clamp(50, 600);
+    let flood_limit = INTERVAL * messages as u32 + Duration::from_secs(10);
+    let channel = b"bench.flood".to_vec();
+    let probe = cfg.probe;
+
+    let mut slow = Conn::connect(cfg.addr, 4096).await?;
+    slow.subscribe_like(b"SUBSCRIBE", b"subscribe", std::slice::from_ref(&channel))
+        .await?;
+    let normal = open_subscribers(
+        cfg.addr,
+        vec![vec![channel.clone()]],
+        b"SUBSCRIBE",
+        b"subscribe",
+        2 * SIZE,
+    )
+    .await?
+    .pop()
+    .expect("one connection requested");
+    let mut publisher = Conn::connect(cfg.addr, 4096).await?;
+    let mut pinger = Conn::connect(cfg.addr, 4096).await?;
+    pinger.ping().await?;
+    let baseline = probe.and_then(|p| p.rss_bytes().ok());
+
+    let shared = Shared::new(0, 0);
+    shared.window_start_ns.store(0, Relaxed);
+    let stop = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    tasks.spawn(load::subscriber(normal, shared.clone(), stop.clone(), SIZE));
+    let sampler = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut peak = 0u64;
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Some(rss) = probe.and_then(|p| p.rss_bytes().ok()) {
+                    peak = peak.max(rss);
+                }
+            }
+            peak
+        })
+    };
+    let ping_task = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut h = Histogram::default();
+            let mut failures = 0u64;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let t = Instant::now();
+                match pinger.ping().await {
+                    Ok(()) => h.record(t.elapsed().as_nanos() as u64),
+                    Err(_) => failures += 1,
+                }
+            }
+            (h, failures)
+        })
+    };
+
+    // Sequential PUBLISH: each reply time is how long the server kept this publisher waiting.
+    let mut out = Vec::with_capacity(SIZE + 64);
+    let mut stall = Histogram::default();
+    let mut sent = 0u64;
+    let mut last_count = None;
+    let flood_start = Instant::now();
+    let mut report = Report::default();
+    let mut peak_inline = 0u64;
+    while sent < messages && flood_start.elapsed() < flood_limit {
+        tokio::time::sleep_until((flood_start + INTERVAL * sent as u32).into()).await;
+        out.clear();
+        out.extend_from_slice(b"*3\r\n$7\r\nPUBLISH\r\n");
+        resp::encode_bulk(&mut out, &channel);
+        out.push(b'$');
+        resp::push_decimal(&mut out, SIZE as u64);
+        out.extend_from_slice(b"\r\n");
+        payload::write(
+            &mut out,
+            SIZE,
+            Header {
+                publisher: 0,
+                seq: sent + 1,
+                sent_ns: payload::now_ns(),
+            },
+        );
+        out.extend_from_slice(b"\r\n");
+        let t = Instant::now();
+        publisher.send(&out).await?;
+        sent += 1;
+        shared.published.fetch_add(1, Relaxed);
+        let reply = publisher
+            .next_frame(|f| match f {
+                Frame::Scalar(Item::Int(n)) => Some(n),
+                _ => None,
+            })
+            .await?;
+        stall.record(t.elapsed().as_nanos() as u64);
+        // Also sample right after each reply: the peak often sits between sampler ticks.
+        if let Some(rss) = probe.and_then(|p| p.rss_bytes().ok()) {
+            peak_inline = peak_inline.max(rss);
+        }
+        match reply {
+            Some(n) => last_count = Some(n),
+            None => report.note("PUBLISH returned a non-integer reply"),
+        }
+    }
+    let flood_secs = flood_start.elapsed().as_secs_f64();
+    drain(&shared, sent).await;
+    stop.cancel();
+    let peak = sampler.await.map_err(io::Error::other)?.max(peak_inline);
+    let (pings, ping_failures) = ping_task.await.map_err(io::Error::other)?;
+    let mut normal_stats = SubStats::default();
+    while let Some(r) = tasks.join_next().await {
+        normal_stats = r.map_err(io::Error::other)?;
+    }
+
+    // The slow subscriber was never read; drain what the kernel and server hold for it
+    // and see whether the stream ends (the server closed it) within a few seconds.
+    let (slow_bytes, slow_closed) = drain_to_eof(&mut slow, Duration::from_secs(3)).await;
+    let _ = slow.stream.shutdown().await;
+
+    report.push(
+        "RSS growth (peak-baseline)",
+        "MiB",
+        Better::Lower,
+        baseline
+            .zip(Some(peak).filter(|&p| p > 0))
+            .map(|(b, p)| mib(p.saturating_sub(b))),
+    );
+    report.push(
+        "slow subscriber dropped",
+        "1=yes",
+        Better::Info,
+        Some(if slow_closed { 1.0 } else { 0.0 }),
+    );
+    report.push(
+        "slow subscriber got",
+        "MiB",
+        Better::Info,
+        Some(mib(slow_bytes)),
+    );
+    report.push("published", "msgs", Better::Info, Some(sent as f64));
+    report.push(
+        "last PUBLISH count",
+        "subs",
+        Better::Info,
+        last_count.map(|n| n as f64),
+    );
+    report.push(
+        "normal subscriber got",
+        "msgs",
+        Better::Info,
+        Some(normal_stats.received as f64),
+    );
+    report.push(
+        "normal subscriber lost",
+        "msgs",
+        Better::Lower,
+        Some(sent.saturating_sub(normal_stats.received) as f64),
+    );
+    report.push(
+        "order errors",
+        "msgs",
+        Better::Lower,
+        Some(normal_stats.order_errors as f64),
+    );
+    report.push(
+        "PING p99 during flood",
+        "ms",
+        Better::Lower,
+        pings.quantile(0.99).map(|ns| ns as f64 / 1e6),
+    );
+    report.push(
+        "publisher stall (max reply)",
+        "ms",
+        Better::Lower,
+        stall.quantile(1.0).map(|ns| ns as f64 / 1e6),
+    );
+    report.push("flood duration", "s", Better::Lower, Some(flood_secs));
+    if normal_stats.disconnected {
+        report.note("the normal subscriber was disconnected");
+    }
+    if ping_failures > 0 {
+        report.note(format!("{ping_failures} PINGs failed"));
+    }
+    if sent < messages {
+        report.note(format!(
+            "flood stopped by its time limit after {sent} of {messages} messages"
+        ));
+    }
+    Ok(report)
+}
+
+/// Reads and discards until EOF/error (true) or until `limit` passes (false).
+async fn drain_to_eof(conn: &mut Conn, limit: Duration) -> (u64, bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.stream.read(&mut buf)).await {
+            Err(_) => return (total, false),
+            Ok(Ok(0)) | Ok(Err(_)) => return (total, true),
+            Ok(Ok(n)) => total += n as u64,
+        }
+    }
+}
