@@ -27,6 +27,8 @@ pub enum CmdError {
     ExecWithoutMulti,
     DiscardWithoutMulti,
     ExecAbort,
+    /// EXEC itself was rejected; the reason is the rejection's text without `ERR `.
+    ExecAbortBecause(Bytes),
     /// Full name of a command that may not run inside MULTI/EXEC (SSUBSCRIBE).
     DenyBlocking(&'static str),
     AuthNotConfigured,
@@ -123,6 +125,10 @@ impl CmdError {
             CmdError::ExecAbort => v.extend_from_slice(
                 b"EXECABORT Transaction discarded because of previous errors.",
             ),
+            CmdError::ExecAbortBecause(reason) => {
+                v.extend_from_slice(b"EXECABORT Transaction discarded because of: ");
+                v.extend_from_slice(reason);
+            }
             CmdError::DenyBlocking(name) => v.extend_from_slice(
                 format!("ERR {} isn't allowed for a DENY BLOCKING client", name.to_ascii_uppercase())
                     .as_bytes(),

@@ -50,6 +50,8 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     ctx.session.multi_dirty = false;
     ctx.client.multi.store(-1, Relaxed);
     ctx.session.reply = Default::default();
+    // Replies were off when RESET started; Redis clears the flag first and answers.
+    ctx.out_unsilence();
     ctx.session.db = 0;
     ctx.client.db.store(0, Relaxed);
     set_proto(ctx, Proto::Resp2);

@@ -106,8 +106,9 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 /// arity, authentication, RESP2 subscribe context, MULTI queueing) and executes it.
 pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
     ctx.out.silenced = ctx.session.reply.silenced();
+    let is_exec = found.as_ref().is_ok_and(|s| s.name == "exec");
     match found.and_then(|spec| check(ctx, spec, &args).map(|()| spec)) {
-        Err(e) => reject(ctx, &e),
+        Err(e) => reject(ctx, &e, is_exec),
         Ok(spec) => {
             ctx.client.last_cmd.store(spec.addr(), Relaxed);
             let queue = ctx.session.multi.as_mut();
@@ -142,7 +143,18 @@ fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdEr
     Ok(())
 }
 
-fn reject(ctx: &mut Ctx<'_>, e: &CmdError) {
+fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
+    if is_exec {
+        // A rejected EXEC, in MULTI or not, discards any transaction and says why
+        // (Redis's execCommandAbort).
+        ctx.session.multi = None;
+        ctx.session.multi_dirty = false;
+        ctx.client.multi.store(-1, Relaxed);
+        let reason = e.to_reply();
+        let reason = reason.strip_prefix(b"ERR ").unwrap_or(&reason);
+        ctx.error(&CmdError::ExecAbortBecause(Bytes::copy_from_slice(reason)));
+        return;
+    }
     if ctx.session.multi.is_some() {
         ctx.session.multi_dirty = true;
     }

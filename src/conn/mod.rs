@@ -11,7 +11,7 @@ pub mod session;
 use crate::cmd::{self, Ctx, Out};
 use crate::error::{protocol_error_text, ConnError};
 use crate::registry::Namespace;
-use crate::resp::{Decoder, Encoder};
+use crate::resp::{Decoder, Encoder, ProtocolError};
 use crate::server::Shared;
 use bytes::{Buf, Bytes, BytesMut};
 use client::Client;
@@ -56,6 +56,8 @@ struct Conn {
     out: Out,
     /// Taken from the outbox, not yet fully written.
     writing: VecDeque<Bytes>,
+    /// A malformed request ended the connection (after its error reply is written).
+    protocol_error: Option<ProtocolError>,
 }
 
 /// Runs one connection to its end and removes every trace of it.
@@ -76,10 +78,14 @@ pub async fn serve(
         rbuf: BytesMut::new(),
         out: Out::default(),
         writing: VecDeque::new(),
+        protocol_error: None,
         shared,
         client,
     };
-    let end = conn.run(&stream, &token).await;
+    let mut end = conn.run(&stream, &token).await;
+    if let (Ok(End::Closed), Some(e)) = (&end, conn.protocol_error) {
+        end = Err(ConnError::Protocol(e));
+    }
     if matches!(end, Ok(End::Shutdown)) {
         conn.drain_on_shutdown(&stream).await;
     }
@@ -179,9 +185,11 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
             Err(e) => return Err(e.into()),
         }
-        let result = self.process();
+        if let Err(e) = self.process() {
+            // The error reply is queued; the run loop flushes it and then closes.
+            self.protocol_error = Some(e);
+        }
         self.push_replies();
-        result?;
         let pending = self.rbuf.len() as u64 + self.decoder.pending_bytes() as u64;
         self.client.qbuf.store(pending, Relaxed);
         if pending > self.shared.query_buffer_limit.load(Relaxed) {
@@ -198,7 +206,7 @@ impl Conn {
         Ok(true)
     }
 
-    fn process(&mut self) -> Result<(), ConnError> {
+    fn process(&mut self) -> Result<(), ProtocolError> {
         while !self.session.close_after_reply {
             match self
                 .decoder
@@ -211,7 +219,7 @@ impl Conn {
                         .error(&protocol_error_text(e));
                     self.session.close_after_reply = true;
                     self.shared.stats.error_replies.fetch_add(1, Relaxed);
-                    return Err(ConnError::Protocol(e));
+                    return Err(e);
                 }
             }
             if self.out.buf.len() >= REPLY_FLUSH {
