@@ -488,6 +488,15 @@ mod tests {
     }
 
     #[test]
+    fn example_config_is_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let mut c = Config::default();
+        let ignored = c.apply_toml(text).expect("config.example.toml parses");
+        assert!(ignored.is_empty());
+        assert_eq!(format!("{c:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
     fn toml_keys_are_directives() {
         let mut c = Config::default();
         let ignored = c

@@ -109,13 +109,13 @@ pub fn count(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 /// A name as COMMAND INFO/DOCS accept it: `publish` or `pubsub|numsub`.
 fn find_named(name: &[u8]) -> Option<&'static Spec> {
     let mut parts = name.splitn(2, |&b| b == b'|');
-    let top = table::find(COMMANDS, parts.next()?)?;
+    let top = table::find(None, parts.next()?)?;
     if top.summary.is_empty() {
         return None;
     }
     match parts.next() {
         None => Some(top),
-        Some(sub) => table::find(top.subcommands, sub),
+        Some(sub) => table::find(Some(top), sub),
     }
 }
 

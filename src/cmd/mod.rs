@@ -84,13 +84,13 @@ pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Result<(), CmdError>;
 /// Finds the command (and subcommand) named by `args`.
 pub fn lookup(args: &[Bytes]) -> Result<&'static Spec, CmdError> {
     let name = &args[0];
-    let Some(spec) = table::find(table::COMMANDS, name) else {
+    let Some(spec) = table::find(None, name).filter(|s| !s.name.contains('|')) else {
         return Err(CmdError::UnknownCommand(name.clone(), args[1..].to_vec()));
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
         return Ok(spec);
     }
-    table::find(spec.subcommands, &args[1])
+    table::find(Some(spec), &args[1])
         .ok_or_else(|| CmdError::UnknownSubcommand(name.clone(), args[1].clone()))
 }
 

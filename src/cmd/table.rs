@@ -2,6 +2,8 @@
 //! plus the documentation COMMAND INFO / COMMAND DOCS report (redis-cli builds its
 //! hints from COMMAND DOCS).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use super::{
     client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
 };
@@ -87,11 +89,6 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The name a client types for this (sub)command.
-    pub fn short_name(&self) -> &'static str {
-        self.name.rsplit('|').next().unwrap_or(self.name)
-    }
-
     pub fn may_subscribe(&self) -> bool {
         self.flags & SUBSCRIBES != 0
     }
@@ -117,11 +114,43 @@ pub fn name_by_addr(addr: usize) -> &'static str {
     "NULL"
 }
 
-/// Case-insensitive lookup by the name a client typed.
-pub fn find(table: &'static [Spec], name: &[u8]) -> Option<&'static Spec> {
-    table
-        .iter()
-        .find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(name))
+/// Every command and subcommand by lower-case full name (`publish`, `pubsub|numsub`).
+fn index() -> &'static HashMap<&'static [u8], &'static Spec, ahash::RandomState> {
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static Spec, ahash::RandomState>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map = HashMap::default();
+        for spec in COMMANDS {
+            map.insert(spec.name.as_bytes(), spec);
+            for sub in spec.subcommands {
+                map.insert(sub.name.as_bytes(), sub);
+            }
+        }
+        map
+    })
+}
+
+/// Longest full name a lookup lower-cases on the stack; longer names are unknown.
+const MAX_NAME: usize = 40;
+
+/// Case-insensitive lookup by the name a client typed; `container` is the command a
+/// subcommand belongs to.
+pub fn find(container: Option<&Spec>, name: &[u8]) -> Option<&'static Spec> {
+    let mut key = [0u8; MAX_NAME];
+    let mut len = 0;
+    if let Some(c) = container {
+        let c = c.name.as_bytes();
+        key[..c.len()].copy_from_slice(c);
+        key[c.len()] = b'|';
+        len = c.len() + 1;
+    }
+    if len + name.len() > MAX_NAME {
+        return None;
+    }
+    for (dst, src) in key[len..].iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    len += name.len();
+    index().get(&key[..len]).copied()
 }
 
 fn not_a_command(_: &mut super::Ctx<'_>, _: &[bytes::Bytes]) -> Result<(), crate::error::CmdError> {

@@ -82,13 +82,21 @@ impl ChannelTable {
         }
     }
 
-    /// Pushes `header` + `body` to every subscriber of `channel`; returns how many.
-    pub fn publish(&self, channel: &[u8], header: &[u8], body: &Bytes, limits: &Limits) -> usize {
+    /// Pushes `header` + `body()` to every subscriber of `channel`; returns how many.
+    /// `body` is only called when there is a subscriber.
+    pub fn publish(
+        &self,
+        channel: &[u8],
+        header: &[u8],
+        body: impl FnOnce() -> Bytes,
+        limits: &Limits,
+    ) -> usize {
         let shard = self.read(self.shard_of(channel));
         match shard.get(channel) {
             Some(subs) => {
+                let body = body();
                 for sub in subs.values() {
-                    sub.try_push_delivery(header, body, limits);
+                    sub.try_push_delivery(header, &body, limits);
                 }
                 subs.len()
             }

@@ -123,12 +123,13 @@ impl Registry {
     /// PUBLISH: delivers to exact subscribers, then to every matching pattern's
     /// subscribers; returns the number of deliveries (Redis's reply).
     pub fn publish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
-        let body = encode_body(channel, message);
-        let mut n = self
-            .channels
-            .publish(channel, MESSAGE_HEADER, &body, limits);
+        // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
+        let body = std::cell::OnceCell::new();
+        let body = || body.get_or_init(|| encode_body(channel, message)).clone();
+        let mut n = self.channels.publish(channel, MESSAGE_HEADER, body, limits);
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read().for_each_match(channel, |_, entry| {
+                let body = body();
                 for sub in entry.subs.values() {
                     sub.try_push_delivery(&entry.header, &body, limits);
                 }
@@ -140,12 +141,8 @@ impl Registry {
 
     /// SPUBLISH: shard subscribers of exactly this shard channel.
     pub fn spublish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
-        if self.shard_channels.is_empty() {
-            return 0;
-        }
-        let body = encode_body(channel, message);
-        self.shard_channels
-            .publish(channel, SMESSAGE_HEADER, &body, limits)
+        let body = || encode_body(channel, message);
+        self.shard_channels.publish(channel, SMESSAGE_HEADER, body, limits)
     }
 
     pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {

@@ -29,6 +29,11 @@ pub struct Encoder<'a> {
 }
 
 fn put_int_line(buf: &mut BytesMut, prefix: u8, n: i64) {
+    if (0..10).contains(&n) {
+        // Counts in pub/sub replies are mostly single digits.
+        buf.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+        return;
+    }
     let mut tmp = itoa_buf(n);
     buf.put_u8(prefix);
     buf.extend_from_slice(tmp.as_bytes_mut());
