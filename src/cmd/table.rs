@@ -2,11 +2,11 @@
 //! plus the documentation COMMAND INFO / COMMAND DOCS report (redis-cli builds its
 //! hints from COMMAND DOCS).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
 use super::{
     client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
 };
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Behaviour flags used by the dispatcher.
 pub mod flags {
@@ -116,7 +116,8 @@ pub fn name_by_addr(addr: usize) -> &'static str {
 
 /// Every command and subcommand by lower-case full name (`publish`, `pubsub|numsub`).
 fn index() -> &'static HashMap<&'static [u8], &'static Spec, ahash::RandomState> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static Spec, ahash::RandomState>> = OnceLock::new();
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static Spec, ahash::RandomState>> =
+        OnceLock::new();
     INDEX.get_or_init(|| {
         let mut map = HashMap::default();
         for spec in COMMANDS {

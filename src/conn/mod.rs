@@ -215,7 +215,10 @@ impl Conn {
         // bumped per PUBLISH showed up in profiles.
         if self.batch_commands > 0 {
             self.client.touch();
-            self.shared.stats.commands.fetch_add(self.batch_commands, Relaxed);
+            self.shared
+                .stats
+                .commands
+                .fetch_add(self.batch_commands, Relaxed);
             self.batch_commands = 0;
         }
         result

@@ -17,6 +17,7 @@
 //! self-publish and guarantees a subscribe confirmation precedes the channel's messages.
 
 use crate::config::OutputLimit;
+use crate::resp::encode::{put_bulk, put_bulk_header};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -27,6 +28,52 @@ use tokio::time::Instant;
 
 /// Frames at most this long are copied into the tail buffer; longer ones are shared.
 const COPY_MAX: usize = 16 * 1024;
+
+/// The part of a message frame after its kind header, encoded once per PUBLISH and
+/// shared by every subscriber: `$<len>\r\n<channel>\r\n$<len>\r\n<payload>\r\n`.
+/// A large payload is not copied: it stays the slice of the publisher's read buffer
+/// it arrived in, and subscribers' outboxes share it.
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// Everything, or for a large payload everything before it.
+    head: Bytes,
+    /// Empty, or the large payload (followed by CRLF on the wire).
+    payload: Bytes,
+}
+
+impl Body {
+    pub fn new(channel: &[u8], message: &Bytes) -> Body {
+        let mut head = BytesMut::with_capacity(channel.len() + 32 + message.len().min(COPY_MAX));
+        put_bulk(&mut head, channel);
+        put_bulk_header(&mut head, message.len());
+        if message.len() <= COPY_MAX {
+            head.extend_from_slice(message);
+            head.extend_from_slice(b"\r\n");
+            return Body {
+                head: head.freeze(),
+                payload: Bytes::new(),
+            };
+        }
+        Body {
+            head: head.freeze(),
+            payload: message.clone(),
+        }
+    }
+
+    /// Bytes on the wire.
+    pub fn len(&self) -> usize {
+        self.head.len()
+            + if self.payload.is_empty() {
+                0
+            } else {
+                self.payload.len() + 2
+            }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// Why an outbox was closed from outside the connection task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +236,7 @@ impl Outbox {
     /// Queues one delivery: `header` (a RESP2 array header and kind, first byte turned
     /// into `>` for RESP3 clients) followed by the shared `body`. Never blocks on the
     /// client; returns false if the outbox is (now) closed.
-    pub fn try_push_delivery(&self, header: &[u8], body: &Bytes, limits: &Limits) -> bool {
+    pub fn try_push_delivery(&self, header: &[u8], body: &Body, limits: &Limits) -> bool {
         let (waker, open);
         {
             let mut inner = self.lock();
@@ -202,11 +249,10 @@ impl Outbox {
                 Some(h) => h,
                 None => &mut inner.data,
             };
-            if body.len() <= COPY_MAX {
-                target.copy(header, resp3, body);
-            } else {
-                target.copy(header, resp3, &[]);
-                target.share(body.clone());
+            target.copy(header, resp3, &body.head);
+            if !body.payload.is_empty() {
+                target.share(body.payload.clone());
+                target.copy(&[], false, b"\r\n");
             }
             inner.queued += len;
             waker = self.after_push(&mut inner, limits);
@@ -391,6 +437,14 @@ mod tests {
         )
     }
 
+    /// A body that is exactly `bytes` (no RESP framing), for byte-count tests.
+    fn raw(bytes: &[u8]) -> Body {
+        Body {
+            head: Bytes::copy_from_slice(bytes),
+            payload: Bytes::new(),
+        }
+    }
+
     fn drain(o: &Outbox) -> Vec<u8> {
         let mut q = VecDeque::new();
         o.take_into(&mut q);
@@ -406,7 +460,7 @@ mod tests {
         o.set_resp3(true);
         o.try_push_delivery(
             b"*3\r\n$7\r\nmessage\r\n",
-            &Bytes::from_static(b"$1\r\na\r\n$1\r\nb\r\n"),
+            &Body::new(b"a", &Bytes::from_static(b"b")),
             &l,
         );
         assert_eq!(drain(&o), b">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nb\r\n");
@@ -417,7 +471,7 @@ mod tests {
         let o = Outbox::new(1);
         let l = limits(0, 0, 0);
         o.cork();
-        o.try_push_delivery(b"M", &Bytes::from_static(b"1"), &l);
+        o.try_push_delivery(b"M", &raw(b"1"), &l);
         assert!(!o.has_data());
         o.uncork_with(&mut BytesMut::from(&b":1\r\n"[..]), &l);
         assert_eq!(drain(&o), b":1\r\nM1");
@@ -427,12 +481,17 @@ mod tests {
     fn large_bodies_are_shared_not_copied() {
         let o = Outbox::new(1);
         let l = limits(0, 0, 0);
-        let body = Bytes::from(vec![b'x'; COPY_MAX + 1]);
+        let payload = Bytes::from(vec![b'x'; COPY_MAX + 1]);
+        let body = Body::new(b"ch", &payload);
         o.try_push_delivery(b"H", &body, &l);
         let mut q = VecDeque::new();
         o.take_into(&mut q);
-        assert_eq!(q.len(), 2);
-        assert_eq!(q[1].as_ptr(), body.as_ptr());
+        assert_eq!(q.len(), 3, "head, shared payload, CRLF");
+        assert_eq!(q[1].as_ptr(), payload.as_ptr());
+        let wire: Vec<u8> = q.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(wire.len(), 1 + body.len());
+        assert!(wire.starts_with(b"H$2\r\nch\r\n$16385\r\nxx"));
+        assert!(wire.ends_with(b"xx\r\n"));
     }
 
     #[test]
@@ -440,8 +499,8 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(100, 0, 0);
-        assert!(o.try_push_delivery(b"", &Bytes::from(vec![0u8; 60]), &l));
-        assert!(!o.try_push_delivery(b"", &Bytes::from(vec![0u8; 60]), &l));
+        assert!(o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
+        assert!(!o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
         assert_eq!(o.closed(), Some(CloseReason::OutputLimit));
         assert!(!o.has_data());
     }
@@ -450,7 +509,7 @@ mod tests {
     fn normal_clients_use_the_normal_class() {
         let o = Outbox::new(1);
         let l = limits(10, 0, 0);
-        assert!(o.try_push_delivery(b"", &Bytes::from(vec![0u8; 60]), &l));
+        assert!(o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
         assert_eq!(o.closed(), None);
     }
 
@@ -459,7 +518,7 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(0, 10, 2);
-        assert!(o.try_push_delivery(b"", &Bytes::from(vec![0u8; 20]), &l));
+        assert!(o.try_push_delivery(b"", &raw(&[0u8; 20]), &l));
         tokio::time::advance(std::time::Duration::from_secs(2)).await;
         assert!(!o.check_soft_limit(&l), "2 s is not more than 2 s");
         tokio::time::advance(std::time::Duration::from_secs(1)).await;
@@ -472,7 +531,7 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(0, 10, 1);
-        o.try_push_delivery(b"", &Bytes::from(vec![0u8; 20]), &l);
+        o.try_push_delivery(b"", &raw(&[0u8; 20]), &l);
         tokio::time::advance(std::time::Duration::from_secs(5)).await;
         drain(&o);
         assert!(!o.check_soft_limit(&l));

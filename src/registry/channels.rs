@@ -8,7 +8,7 @@
 //! A channel with no subscribers left is removed at once, so PUBSUB CHANNELS shrinks
 //! immediately, as in Redis.
 
-use crate::conn::outbox::{Limits, Outbox};
+use crate::conn::outbox::{Body, Limits, Outbox};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -88,7 +88,7 @@ impl ChannelTable {
         &self,
         channel: &[u8],
         header: &[u8],
-        body: impl FnOnce() -> Bytes,
+        body: impl FnOnce() -> Body,
         limits: &Limits,
     ) -> usize {
         let shard = self.read(self.shard_of(channel));

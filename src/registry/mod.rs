@@ -15,8 +15,8 @@ pub mod patterns;
 pub use channels::ChannelTable;
 pub use patterns::PatternIndex;
 
-use crate::conn::outbox::{Limits, Outbox};
-use crate::resp::encode::{put_bulk, put_bulk_header};
+use crate::conn::outbox::{Body, Limits, Outbox};
+use crate::resp::encode::put_bulk;
 use bytes::{Bytes, BytesMut};
 use channels::Subscribers;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -46,15 +46,6 @@ pub struct Registry {
 pub enum Namespace {
     Channel,
     Shard,
-}
-
-fn encode_body(channel: &[u8], message: &[u8]) -> Bytes {
-    let mut body = BytesMut::with_capacity(channel.len() + message.len() + 30);
-    put_bulk(&mut body, channel);
-    put_bulk_header(&mut body, message.len());
-    body.extend_from_slice(message);
-    body.extend_from_slice(b"\r\n");
-    body.freeze()
 }
 
 impl Registry {
@@ -122,10 +113,10 @@ impl Registry {
 
     /// PUBLISH: delivers to exact subscribers, then to every matching pattern's
     /// subscribers; returns the number of deliveries (Redis's reply).
-    pub fn publish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
+    pub fn publish(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
         // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
         let body = std::cell::OnceCell::new();
-        let body = || body.get_or_init(|| encode_body(channel, message)).clone();
+        let body = || body.get_or_init(|| Body::new(channel, message)).clone();
         let mut n = self.channels.publish(channel, MESSAGE_HEADER, body, limits);
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read().for_each_match(channel, |_, entry| {
@@ -140,9 +131,10 @@ impl Registry {
     }
 
     /// SPUBLISH: shard subscribers of exactly this shard channel.
-    pub fn spublish(&self, channel: &[u8], message: &[u8], limits: &Limits) -> usize {
-        let body = || encode_body(channel, message);
-        self.shard_channels.publish(channel, SMESSAGE_HEADER, body, limits)
+    pub fn spublish(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
+        let body = || Body::new(channel, message);
+        self.shard_channels
+            .publish(channel, SMESSAGE_HEADER, body, limits)
     }
 
     pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {
@@ -198,7 +190,7 @@ mod tests {
         let o = Arc::new(Outbox::new(7));
         reg.subscribe(Namespace::Channel, &[b("news.x")], &o);
         reg.psubscribe(&[b("news.*"), b("*.x"), b("n*"), b("zz*")], &o);
-        assert_eq!(reg.publish(b"news.x", b"hi", &l), 4);
+        assert_eq!(reg.publish(b"news.x", &b("hi"), &l), 4);
         let out = drain(&o);
         assert!(out.starts_with(b"*3\r\n$7\r\nmessage\r\n$6\r\nnews.x\r\n$2\r\nhi\r\n"));
         assert_eq!(out.windows(8).filter(|w| w == b"pmessage").count(), 3);
@@ -211,10 +203,10 @@ mod tests {
         let o = Arc::new(Outbox::new(1));
         reg.subscribe(Namespace::Channel, &[b("c")], &o);
         reg.psubscribe(&[b("*")], &o);
-        assert_eq!(reg.spublish(b"c", b"m", &l), 0);
+        assert_eq!(reg.spublish(b"c", &b("m"), &l), 0);
         reg.subscribe(Namespace::Shard, &[b("c")], &o);
         drain(&o);
-        assert_eq!(reg.spublish(b"c", b"m", &l), 1);
+        assert_eq!(reg.spublish(b"c", &b("m"), &l), 1);
         assert_eq!(drain(&o), b"*3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
     }
 
