@@ -281,7 +281,7 @@ impl Config {
     /// `<class> <hard> <soft> <seconds>` repeated, as Redis's directive.
     fn apply_output_limits(&mut self, value: &str) -> Result<(), ConfigError> {
         let words: Vec<&str> = value.split_whitespace().collect();
-        if words.is_empty() || words.len() % 4 != 0 {
+        if words.is_empty() || !words.len().is_multiple_of(4) {
             return err("'client-output-buffer-limit': wrong number of arguments");
         }
         let mut next = self.clone();

@@ -236,54 +236,49 @@ impl fmt::Display for ConnError {
 
 /// `ERR Protocol error: ...` text for a decoder failure (networking.c wording).
 pub fn protocol_error_text(e: ProtocolError) -> Vec<u8> {
-    let detail: String = match e {
-        ProtocolError::TooBigInlineRequest => "too big inline request".into(),
-        ProtocolError::UnbalancedQuotes => "unbalanced quotes in request".into(),
-        ProtocolError::TooBigMbulkCountString => "too big mbulk count string".into(),
-        ProtocolError::InvalidMultibulkLength => "invalid multibulk length".into(),
-        ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length".into(),
-        ProtocolError::TooBigBulkCountString => "too big bulk count string".into(),
+    let detail: &[u8] = match e {
+        ProtocolError::TooBigInlineRequest => b"too big inline request",
+        ProtocolError::UnbalancedQuotes => b"unbalanced quotes in request",
+        ProtocolError::TooBigMbulkCountString => b"too big mbulk count string",
+        ProtocolError::InvalidMultibulkLength => b"invalid multibulk length",
+        ProtocolError::UnauthenticatedMultibulkLength => b"unauthenticated multibulk length",
+        ProtocolError::TooBigBulkCountString => b"too big bulk count string",
+        // The raw byte, not its UTF-8 form; CR/LF become spaces in the encoder.
         ProtocolError::ExpectedDollar(b) => {
-            let mut s = String::from("expected '$', got '");
-            s.push(b as char);
-            s.push('\'');
-            return [b"ERR Protocol error: ".as_slice(), &latin1(&s, b)].concat();
+            return [
+                b"ERR Protocol error: expected '$', got '".as_slice(),
+                &[b, b'\''],
+            ]
+            .concat()
         }
-        ProtocolError::InvalidBulkLength => "invalid bulk length".into(),
-        ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length".into(),
+        ProtocolError::InvalidBulkLength => b"invalid bulk length",
+        ProtocolError::UnauthenticatedBulkLength => b"unauthenticated bulk length",
     };
-    format!("ERR Protocol error: {detail}").into_bytes()
-}
-
-/// The `expected '$', got 'X'` text carries the raw byte X, not its UTF-8 encoding.
-fn latin1(s: &str, raw: u8) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let prefix = "expected '$', got '";
-    out.extend_from_slice(prefix.as_bytes());
-    out.push(raw);
-    out.push(b'\'');
-    out
+    [b"ERR Protocol error: ".as_slice(), detail].concat()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn text(e: CmdError) -> String {
+    fn text(e: &CmdError) -> String {
         String::from_utf8(e.to_reply()).unwrap()
     }
 
     #[test]
     fn unknown_command_lists_quoted_args() {
         assert_eq!(
-            text(CmdError::UnknownCommand(
+            text(&CmdError::UnknownCommand(
                 Bytes::from_static(b"NoSuch"),
                 vec![Bytes::from_static(b"x"), Bytes::from_static(b"y")]
             )),
             "ERR unknown command 'NoSuch', with args beginning with: 'x' 'y' "
         );
         assert_eq!(
-            text(CmdError::UnknownCommand(Bytes::from_static(b"foo"), vec![])),
+            text(&CmdError::UnknownCommand(
+                Bytes::from_static(b"foo"),
+                vec![]
+            )),
             "ERR unknown command 'foo', with args beginning with: "
         );
     }
@@ -291,7 +286,7 @@ mod tests {
     #[test]
     fn unknown_command_args_are_cut_at_128_bytes() {
         let long = Bytes::from(vec![b'a'; 200]);
-        let t = text(CmdError::UnknownCommand(
+        let t = text(&CmdError::UnknownCommand(
             Bytes::from_static(b"x"),
             vec![long.clone(), long],
         ));
@@ -302,7 +297,7 @@ mod tests {
     #[test]
     fn unknown_subcommand_uppercases_container() {
         assert_eq!(
-            text(CmdError::UnknownSubcommand(
+            text(&CmdError::UnknownSubcommand(
                 Bytes::from_static(b"pubsub"),
                 Bytes::from_static(b"foo")
             )),

@@ -56,7 +56,7 @@ impl Shared {
                 char::from_digit((x % 16) as u32, 16).unwrap_or('0')
             })
             .collect();
-        let shared = Shared {
+        Shared {
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
             query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
@@ -71,8 +71,7 @@ impl Shared {
             run_id,
             config_file,
             next_id: AtomicU64::new(1),
-        };
-        shared
+        }
     }
 
     /// A copy of the current settings.

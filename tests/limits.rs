@@ -91,7 +91,7 @@ async fn maxclients_refuses_the_next_connection() {
     let server = respub(&["--maxclients", "2"]).await;
     // The harness's readiness probe may still be closing: wait for a slot each.
     let mut a = connect_when_free(&server).await;
-    let mut b = connect_when_free(&server).await;
+    let b = connect_when_free(&server).await;
     let mut c = server.connect().await;
     c.expect(b"-ERR max number of clients reached\r\n").await;
     c.expect_eof().await;

@@ -214,7 +214,7 @@ pub fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
             None => Err(CmdError::NoSuchClient),
         };
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut id = None;

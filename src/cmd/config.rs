@@ -88,7 +88,7 @@ pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
 }
 
 pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("config|set"));
     }
     let mut next = ctx.shared.config();
