@@ -11,7 +11,9 @@
 //! - A pattern with a literal prefix (`tenant:7:*`, or a wildcard-free `news`) is filed
 //!   in `prefixed` under that prefix. A pattern without one but with a literal suffix
 //!   (`*.errors`) is filed in `suffixed` under the suffix. The rest (`*`, `*x?*`, `?a`)
-//!   go to `residual` and are tried on every lookup.
+//!   go to `residual` and are tried on every lookup, but each carries the set of bytes
+//!   its literal tokens require (`*42?x*` needs `4`, `2`, `x`), and a pattern whose set
+//!   is not inside the channel's byte set is skipped without running the matcher.
 //! - Each side keeps the sorted list of distinct key lengths in use, so a lookup hashes
 //!   one slice of the channel per distinct length (`channel[..len]` or the last `len`
 //!   bytes), not one per pattern.
@@ -30,7 +32,7 @@
 //!   with suffixes; then the residual list. Confirm each candidate with the matcher.
 
 use crate::glob;
-use crate::glob::pattern::Pattern;
+use crate::glob::pattern::{Pattern, Token};
 use ahash::RandomState;
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -42,7 +44,34 @@ pub struct PatternIndex<V> {
     entries: IndexMap<Bytes, Entry<V>, RandomState>,
     prefixed: Anchored,
     suffixed: Anchored,
-    residual: Vec<usize>,
+    residual: Vec<Residual>,
+}
+
+#[derive(Debug)]
+struct Residual {
+    id: usize,
+    /// Bytes any matching channel must contain: every literal token consumes its byte.
+    needs: ByteSet,
+}
+
+/// A set of byte values, for the residual pre-filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    fn of(bytes: &[u8]) -> ByteSet {
+        let mut set = ByteSet::default();
+        bytes.iter().for_each(|&b| set.insert(b));
+        set
+    }
+
+    fn is_subset_of(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & !b == 0)
+    }
 }
 
 #[derive(Debug)]
@@ -170,7 +199,14 @@ impl<V> PatternIndex<V> {
                 ids.iter().for_each(|&id| try_candidate(id));
             }
         }
-        self.residual.iter().for_each(|&id| try_candidate(id));
+        if !self.residual.is_empty() {
+            let present = ByteSet::of(channel);
+            for r in &self.residual {
+                if r.needs.is_subset_of(&present) {
+                    try_candidate(r.id);
+                }
+            }
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &V)> {
@@ -190,7 +226,13 @@ impl<V> PatternIndex<V> {
             let pos = self.suffixed.insert(key.clone(), id);
             Place::Suffixed { key, pos }
         } else {
-            self.residual.push(id);
+            let mut needs = ByteSet::default();
+            for token in parsed.tokens() {
+                if let Token::Literal(b) = token {
+                    needs.insert(*b);
+                }
+            }
+            self.residual.push(Residual { id, needs });
             Place::Residual {
                 pos: self.residual.len() - 1,
             }
@@ -205,7 +247,7 @@ impl<V> PatternIndex<V> {
             Place::Residual { pos } => {
                 self.residual.swap_remove(*pos);
                 shrink_vec(&mut self.residual);
-                self.residual.get(*pos).copied()
+                self.residual.get(*pos).map(|r| r.id)
             }
         };
         // Whichever id took the vacated slot must learn its new position.
@@ -232,7 +274,7 @@ impl<V> PatternIndex<V> {
             Place::Suffixed { key, pos } => {
                 self.suffixed.bucket_mut(key).and_then(|b| b.get_mut(*pos))
             }
-            Place::Residual { pos } => self.residual.get_mut(*pos),
+            Place::Residual { pos } => self.residual.get_mut(*pos).map(|r| &mut r.id),
         };
         slot.expect("every live entry is filed where its place says")
     }
@@ -353,7 +395,7 @@ mod tests {
             };
             check_side(&self.prefixed, true);
             check_side(&self.suffixed, false);
-            for (pos, &id) in self.residual.iter().enumerate() {
+            for (pos, &Residual { id, .. }) in self.residual.iter().enumerate() {
                 seen += 1;
                 assert!(matches!(self.entries[id].place, Place::Residual { pos: p } if p == pos));
             }
@@ -411,6 +453,24 @@ mod tests {
         assert_eq!(got(b"axbx"), [&b"*"[..], b"*x?*"]);
         // Only the empty pattern matches the empty channel; `*` does not.
         assert_eq!(got(b""), [&b""[..]]);
+    }
+
+    #[test]
+    fn residual_patterns_need_their_literal_bytes_in_the_channel() {
+        let needs = |p: &[u8]| {
+            let mut index = PatternIndex::new();
+            index.get_or_insert_with(Bytes::copy_from_slice(p), || 0);
+            index.residual[0].needs
+        };
+        // Escaped bytes are literals; class members and wildcards are not required.
+        assert_eq!(needs(b"*4\\*?x*"), ByteSet::of(b"4*x"));
+        assert_eq!(needs(b"?[ab]*"), ByteSet::default());
+        assert!(ByteSet::of(b"x").is_subset_of(&ByteSet::of(b"\xffx\x00")));
+        assert!(!ByteSet::of(b"\x80").is_subset_of(&ByteSet::of(b"\x00\x7f\xff")));
+        let mut index = PatternIndex::new();
+        index.get_or_insert_with(Bytes::from_static(b"*42?x*"), || 0);
+        assert!(matching(&index, b"svc.payments.latency").is_empty());
+        assert_eq!(matching(&index, b"svc.42qx").len(), 1);
     }
 
     #[test]
