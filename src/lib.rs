@@ -26,3 +26,5 @@ pub mod registry;
 pub mod resp;
 pub mod server;
 pub mod stats;
+#[cfg(test)]
+mod test_rng;

@@ -2,6 +2,7 @@
 //! commands clients and tools send that have nothing to act on here (FLUSHALL, DBSIZE).
 
 use super::{parse_i64, subscribe, Ctx};
+use crate::conn::outbox::CloseReason;
 use crate::error::CmdError;
 use crate::resp::Proto;
 use bytes::Bytes;
@@ -58,7 +59,6 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     ctx.client.set_names(|n| n.name = None);
     let authenticated = ctx.shared.requirepass().is_none();
     ctx.session.authenticated = authenticated;
-    ctx.client.authenticated.store(authenticated, Relaxed);
     ctx.reply().simple("RESET");
     Ok(())
 }
@@ -81,11 +81,6 @@ fn credentials_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
     }
 }
 
-fn authenticated(ctx: &mut Ctx<'_>) {
-    ctx.session.authenticated = true;
-    ctx.client.authenticated.store(true, Relaxed);
-}
-
 pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -100,7 +95,7 @@ pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if !credentials_ok(ctx, user, pass) {
         return Err(CmdError::WrongPass);
     }
-    authenticated(ctx);
+    ctx.session.authenticated = true;
     ctx.ok();
     Ok(())
 }
@@ -136,7 +131,7 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         if !credentials_ok(ctx, Some(&user), &pass) {
             return Err(CmdError::WrongPass);
         }
-        authenticated(ctx);
+        ctx.session.authenticated = true;
     }
     if !ctx.session.authenticated {
         return Err(CmdError::HelloNoAuth);
@@ -207,9 +202,11 @@ pub fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 }
 
 /// `POST` / `Host:` as a command means a browser was pointed at the port (cross-protocol
-/// scripting); Redis logs it and drops the connection without a reply.
+/// scripting); Redis logs it and drops the connection at once, discarding even replies
+/// to earlier commands that were not written yet.
 pub fn security_warning(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     warn!(client = ctx.client.id, peer = %ctx.client.addr, reason = "security", "possible SECURITY ATTACK detected: HTTP sent to the Redis port; connection dropped");
     ctx.session.close_after_reply = true;
+    ctx.client.kill(CloseReason::Killed);
     Ok(())
 }

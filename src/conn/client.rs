@@ -7,7 +7,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+    AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
 };
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
@@ -42,7 +42,6 @@ pub struct Client {
     pub resp: AtomicU8,
     /// Bytes in the query buffer (CLIENT LIST qbuf).
     pub qbuf: AtomicU64,
-    pub authenticated: AtomicBool,
 }
 
 impl Client {
@@ -64,7 +63,6 @@ impl Client {
             multi: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             qbuf: AtomicU64::new(0),
-            authenticated: AtomicBool::new(true),
         }
     }
 

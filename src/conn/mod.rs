@@ -70,7 +70,6 @@ pub async fn serve(
     token: CancellationToken,
 ) {
     let authenticated = shared.requirepass().is_none();
-    client.authenticated.store(authenticated, Relaxed);
     let mut conn = Conn {
         decoder: Decoder::new(shared.decode_limits()),
         session: Session {
@@ -236,6 +235,7 @@ impl Conn {
                     Encoder::new(&mut self.out.buf, self.session.proto)
                         .error(&protocol_error_text(e));
                     self.session.close_after_reply = true;
+                    self.client.outbox.seal();
                     self.shared.stats.error_replies.fetch_add(1, Relaxed);
                     return Err(e);
                 }
@@ -263,6 +263,9 @@ impl Conn {
             out: &mut self.out,
         };
         cmd::run(&mut ctx, found, args);
+        if self.session.close_after_reply {
+            self.client.outbox.seal();
+        }
         if cork {
             self.client
                 .outbox
@@ -287,13 +290,13 @@ impl Conn {
                     return Ok(());
                 }
             }
-            let slices: Vec<IoSlice<'_>> = self
-                .writing
-                .iter()
-                .take(MAX_IOVECS)
-                .map(|b| IoSlice::new(b))
-                .collect();
-            match stream.try_write_vectored(&slices) {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (slot, bytes) in slices.iter_mut().zip(&self.writing) {
+                *slot = IoSlice::new(bytes);
+                count += 1;
+            }
+            match stream.try_write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(mut n) => {
                     self.shared
@@ -337,6 +340,9 @@ impl Conn {
     fn cleanup(&mut self) {
         let id = self.client.id;
         let subs = std::mem::take(&mut self.session.subs);
+        if subs.total() > 0 {
+            self.shared.stats.pubsub_clients.fetch_sub(1, Relaxed);
+        }
         let registry = &self.shared.registry;
         registry.unsubscribe(Namespace::Channel, subs.channels.iter(), id);
         registry.punsubscribe(subs.patterns.iter(), id);

@@ -158,6 +158,9 @@ struct Inner {
     pubsub: bool,
     soft_since: Option<Instant>,
     closed: Option<CloseReason>,
+    /// The client is closing after its last reply (QUIT, protocol error): Redis
+    /// appends nothing more to such a client, so deliveries are dropped.
+    sealed: bool,
     waker: Option<Waker>,
     /// The parked connection task wants to hear about new data, not only about closing.
     waker_wants_data: bool,
@@ -240,8 +243,8 @@ impl Outbox {
         let (waker, open);
         {
             let mut inner = self.lock();
-            if inner.closed.is_some() {
-                return false;
+            if inner.closed.is_some() || inner.sealed {
+                return inner.closed.is_none();
             }
             let resp3 = inner.resp3;
             let len = (header.len() + body.len()) as u64;
@@ -340,6 +343,11 @@ impl Outbox {
         self.lock().closed
     }
 
+    /// No more deliveries: the client closes once what is queued is written.
+    pub fn seal(&self) {
+        self.lock().sealed = true;
+    }
+
     /// Starts holding deliveries back (see the module doc).
     pub fn cork(&self) {
         let mut inner = self.lock();
@@ -367,7 +375,9 @@ impl Outbox {
                 }
             }
             if let Some(held) = inner.held.take() {
-                inner.data.append(held);
+                if !inner.sealed {
+                    inner.data.append(held);
+                }
             }
             inner.queued += added;
             self.after_push(&mut inner, limits)
@@ -475,6 +485,21 @@ mod tests {
         assert!(!o.has_data());
         o.uncork_with(&mut BytesMut::from(&b":1\r\n"[..]), &l);
         assert_eq!(drain(&o), b":1\r\nM1");
+    }
+
+    #[test]
+    fn a_sealed_outbox_takes_replies_but_no_deliveries() {
+        let o = Outbox::new(1);
+        let l = limits(0, 0, 0);
+        o.cork();
+        o.try_push_delivery(b"M", &raw(b"1"), &l);
+        o.seal();
+        o.uncork_with(&mut BytesMut::from(&b"+OK\r\n"[..]), &l);
+        assert!(
+            o.try_push_delivery(b"M", &raw(b"2"), &l),
+            "still open, just silent"
+        );
+        assert_eq!(drain(&o), b"+OK\r\n");
     }
 
     #[test]

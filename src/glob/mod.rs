@@ -208,33 +208,11 @@ fn star_nesting(p: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Fixed seed xorshift so failures reproduce; no extra dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Bytes that drive the matcher's special cases, plus a few plain letters and the
     /// bytes where signed and unsigned comparison disagree.
     const ALPHABET: &[u8] = b"*?[]^-\\!ab_x\x00\x7f\x80\xff";
-
-    fn random_bytes(rng: &mut Rng, alphabet: &[u8], max_len: usize) -> Vec<u8> {
-        let len = rng.below(max_len + 1);
-        (0..len)
-            .map(|_| alphabet[rng.below(alphabet.len())])
-            .collect()
-    }
 
     #[track_caller]
     fn check(pattern: &[u8], s: &[u8], want: bool) {
@@ -418,13 +396,13 @@ mod tests {
             } else {
                 ALPHABET
             };
-            let p = random_bytes(&mut rng, alphabet, 8);
+            let p = rng.bytes(alphabet, 8);
             for _ in 0..25 {
                 // Half the channels come from a small alphabet so that matches happen.
                 let s = if rng.below(2) == 0 {
-                    random_bytes(&mut rng, b"ab]-^\\*\x80", 6)
+                    rng.bytes(b"ab]-^\\*\x80", 6)
                 } else {
-                    random_bytes(&mut rng, ALPHABET, 6)
+                    rng.bytes(ALPHABET, 6)
                 };
                 let want = oracle::matches(&p, &s);
                 hits += usize::from(want);

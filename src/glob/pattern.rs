@@ -155,6 +155,7 @@ fn scan_class(p: &[u8], open: usize) -> (Token, usize) {
 mod tests {
     use super::*;
     use crate::glob::matches;
+    use crate::test_rng::Rng;
 
     fn parsed(p: &[u8]) -> (Vec<u8>, Vec<u8>, Shape) {
         let pat = Pattern::parse(p);
@@ -272,24 +273,6 @@ mod tests {
                 }
                 i = end;
             }
-        }
-    }
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick(&mut self, from: &[u8]) -> u8 {
-            from[self.below(from.len())]
         }
     }
 

@@ -365,6 +365,7 @@ fn shrink_vec<T>(v: &mut Vec<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
     use std::collections::BTreeSet;
 
     impl<V> PatternIndex<V> {
@@ -516,27 +517,6 @@ mod tests {
         assert!(index.is_empty());
         assert!(index.prefixed.lens.is_empty() && index.suffixed.lens.is_empty());
         assert_eq!(index.footprint(), fresh, "capacity left after removing all");
-    }
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn bytes(&mut self, alphabet: &[u8], max_len: usize) -> Vec<u8> {
-            let len = self.below(max_len + 1);
-            (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect()
-        }
     }
 
     #[test]

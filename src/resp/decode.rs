@@ -489,6 +489,7 @@ fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
 
     fn decoder() -> Decoder {
         Decoder::new(DecodeLimits::default())
@@ -927,22 +928,6 @@ mod tests {
         for (input, want) in sample_frames() {
             let cuts: Vec<usize> = (1..input.len()).collect();
             assert_eq!(decode_in_pieces(&input, &cuts), want);
-        }
-    }
-
-    /// xorshift64*: deterministic, dependency-free randomness for the fuzz tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
         }
     }
 

@@ -129,6 +129,19 @@ diff_case!(reset_returns_to_resp2_and_leaves_multi, |s| {
     s.call(c, "PING", 1).await;
 });
 
+// A browser pointed at the port sends `POST` / `Host:` lines: Redis drops the client at
+// once, discarding even the pending reply to the PING before it.
+diff_case!(http_request_lines_drop_the_client, |s| {
+    let c = s.connect().await;
+    s.send(c, b"PING\r\nHost: example\r\nPING\r\n").await;
+    s.eof(c).await;
+    let p = s.connect().await;
+    s.send(p, b"POST / HTTP/1.1\r\n").await;
+    s.eof(p).await;
+    let ok = s.connect().await;
+    s.call(ok, "PING", 1).await;
+});
+
 diff_case!(quit_replies_ok_then_closes, |s| {
     let plain = s.connect().await;
     let subbed = s.connect().await;
