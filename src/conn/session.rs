@@ -61,6 +61,9 @@ pub struct Session {
     pub reply: ReplyMode,
     /// Close once the replies written so far reach the socket (QUIT, protocol error).
     pub close_after_reply: bool,
+    /// Deliveries made by this client's PUBLISHes in the current turn (the connection
+    /// yields to other tasks when it is large).
+    pub deliveries: u64,
 }
 
 impl Session {
