@@ -1,31 +1,38 @@
 //! A sharded table channel -> subscribers. Used twice: once for channels, once for shard
 //! channels (a separate namespace, as in Redis).
 //!
-//! Locking: each shard is a `RwLock<HashMap>`. Publish takes one shard's read lock,
+//! Locking: each shard is a `RwLock<HashTable>`. Publish takes one shard's read lock,
 //! pushes into each subscriber's outbox (a short mutex each) and releases it; nothing
 //! here is held across `.await`. Subscribe/unsubscribe take the write lock of the one
 //! shard that owns the channel. Lock order is always shard -> outbox, never the reverse.
 //! A channel with no subscribers left is removed at once, so PUBSUB CHANNELS shrinks
 //! immediately, as in Redis.
+//!
+//! A channel name is hashed once per operation: middle bits of the hash pick the shard
+//! (hashbrown uses the low bits for the bucket and the top 7 for its control bytes, so
+//! those stay well spread inside a shard), and the same hash probes the shard's table.
 
+use super::subscribers::Subscribers;
 use crate::conn::outbox::{Body, Limits, Outbox};
 use bytes::Bytes;
-use indexmap::IndexMap;
-use std::collections::HashMap;
+use hashbrown::HashTable;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-type Hasher = ahash::RandomState;
-
-/// Subscribers of one channel, keyed by client id.
-pub type Subscribers = IndexMap<u64, Arc<Outbox>, Hasher>;
 
 const SHARDS: usize = 64;
 
 #[derive(Debug)]
+struct Entry {
+    channel: Bytes,
+    subs: Subscribers,
+}
+
+type Shard = HashTable<Entry>;
+
+#[derive(Debug)]
 pub struct ChannelTable {
-    shards: Box<[RwLock<HashMap<Bytes, Subscribers, Hasher>>]>,
-    hasher: Hasher,
+    shards: Box<[RwLock<Shard>]>,
+    hasher: ahash::RandomState,
     /// Channels with at least one subscriber (INFO pubsub_channels).
     count: AtomicUsize,
 }
@@ -34,48 +41,68 @@ impl Default for ChannelTable {
     fn default() -> Self {
         ChannelTable {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            hasher: Hasher::new(),
+            hasher: ahash::RandomState::new(),
             count: AtomicUsize::new(0),
         }
     }
 }
 
 impl ChannelTable {
-    fn shard_of(&self, channel: &[u8]) -> usize {
-        (self.hasher.hash_one(channel) as usize) % SHARDS
+    fn hash(&self, channel: &[u8]) -> u64 {
+        self.hasher.hash_one(channel)
     }
 
-    fn read(&self, i: usize) -> RwLockReadGuard<'_, HashMap<Bytes, Subscribers, Hasher>> {
+    fn shard_index(hash: u64) -> usize {
+        ((hash >> 32) as usize) % SHARDS
+    }
+
+    fn read(&self, hash: u64) -> RwLockReadGuard<'_, Shard> {
+        self.read_at(Self::shard_index(hash))
+    }
+
+    fn read_at(&self, i: usize) -> RwLockReadGuard<'_, Shard> {
         self.shards[i].read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self, i: usize) -> RwLockWriteGuard<'_, HashMap<Bytes, Subscribers, Hasher>> {
-        self.shards[i].write().unwrap_or_else(|p| p.into_inner())
+    fn write(&self, hash: u64) -> RwLockWriteGuard<'_, Shard> {
+        self.shards[Self::shard_index(hash)]
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds `sub` to each channel (the caller only passes channels it is not on yet).
     pub fn subscribe(&self, channels: &[Bytes], sub: &Arc<Outbox>) {
         for ch in channels {
-            let mut shard = self.write(self.shard_of(ch));
-            let subs = shard.entry(ch.clone()).or_insert_with(|| {
-                self.count.fetch_add(1, Relaxed);
-                Subscribers::default()
-            });
-            subs.insert(sub.id(), sub.clone());
+            let h = self.hash(ch);
+            let mut shard = self.write(h);
+            match shard.find_mut(h, |e| e.channel == ch) {
+                Some(entry) => entry.subs.insert(sub),
+                None => {
+                    let mut subs = Subscribers::default();
+                    subs.insert(sub);
+                    let entry = Entry {
+                        channel: ch.clone(),
+                        subs,
+                    };
+                    shard.insert_unique(h, entry, |e| self.hash(&e.channel));
+                    self.count.fetch_add(1, Relaxed);
+                }
+            }
         }
     }
 
     /// Removes client `id` from each channel.
     pub fn unsubscribe<'a>(&self, channels: impl IntoIterator<Item = &'a Bytes>, id: u64) {
         for ch in channels {
-            let mut shard = self.write(self.shard_of(ch));
-            if let Some(subs) = shard.get_mut(&ch[..]) {
-                subs.swap_remove(&id);
-                if subs.is_empty() {
-                    shard.remove(&ch[..]);
+            let h = self.hash(ch);
+            let mut shard = self.write(h);
+            if let Ok(mut found) = shard.find_entry(h, |e| e.channel == ch) {
+                found.get_mut().subs.remove(id);
+                if found.get().subs.is_empty() {
+                    found.remove();
                     self.count.fetch_sub(1, Relaxed);
                     if shard.capacity() > 64 && shard.len() * 4 < shard.capacity() {
-                        shard.shrink_to_fit();
+                        shard.shrink_to_fit(|e| self.hash(&e.channel));
                     }
                 }
             }
@@ -91,23 +118,25 @@ impl ChannelTable {
         body: impl FnOnce() -> Body,
         limits: &Limits,
     ) -> usize {
-        let shard = self.read(self.shard_of(channel));
-        match shard.get(channel) {
-            Some(subs) => {
+        let h = self.hash(channel);
+        let shard = self.read(h);
+        match shard.find(h, |e| e.channel == channel) {
+            Some(entry) => {
                 let body = body();
-                for sub in subs.values() {
-                    sub.try_push_delivery(header, &body, limits);
-                }
-                subs.len()
+                entry
+                    .subs
+                    .for_each(|sub| _ = sub.try_push_delivery(header, &body, limits));
+                entry.subs.len()
             }
             None => 0,
         }
     }
 
     pub fn subscriber_count(&self, channel: &[u8]) -> usize {
-        self.read(self.shard_of(channel))
-            .get(channel)
-            .map_or(0, |s| s.len())
+        let h = self.hash(channel);
+        self.read(h)
+            .find(h, |e| e.channel == channel)
+            .map_or(0, |e| e.subs.len())
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +151,12 @@ impl ChannelTable {
     pub fn names(&self, mut keep: impl FnMut(&[u8]) -> bool) -> Vec<Bytes> {
         let mut out = Vec::new();
         for i in 0..SHARDS {
-            out.extend(self.read(i).keys().filter(|k| keep(k)).cloned());
+            out.extend(
+                self.read_at(i)
+                    .iter()
+                    .filter(|e| keep(&e.channel))
+                    .map(|e| e.channel.clone()),
+            );
         }
         out
     }

@@ -11,6 +11,7 @@
 
 pub mod channels;
 pub mod patterns;
+pub mod subscribers;
 
 pub use channels::ChannelTable;
 pub use patterns::PatternIndex;
@@ -18,9 +19,9 @@ pub use patterns::PatternIndex;
 use crate::conn::outbox::{Body, Limits, Outbox};
 use crate::resp::encode::put_bulk;
 use bytes::{Bytes, BytesMut};
-use channels::Subscribers;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
+use subscribers::Subscribers;
 
 const MESSAGE_HEADER: &[u8] = b"*3\r\n$7\r\nmessage\r\n";
 const SMESSAGE_HEADER: &[u8] = b"*3\r\n$8\r\nsmessage\r\n";
@@ -93,7 +94,7 @@ impl Registry {
                     subs: Subscribers::default(),
                 }
             });
-            entry.subs.insert(sub.id(), sub.clone());
+            entry.subs.insert(sub);
         }
         self.pattern_count.store(index.len(), Relaxed);
     }
@@ -102,7 +103,7 @@ impl Registry {
         let mut index = self.patterns_write();
         for p in patterns {
             if let Some(entry) = index.get_mut(p) {
-                entry.subs.swap_remove(&id);
+                entry.subs.remove(id);
                 if entry.subs.is_empty() {
                     index.remove(p);
                 }
@@ -121,9 +122,9 @@ impl Registry {
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read().for_each_match(channel, |_, entry| {
                 let body = body();
-                for sub in entry.subs.values() {
-                    sub.try_push_delivery(&entry.header, &body, limits);
-                }
+                entry
+                    .subs
+                    .for_each(|sub| _ = sub.try_push_delivery(&entry.header, &body, limits));
                 n += entry.subs.len();
             });
         }
