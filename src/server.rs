@@ -179,10 +179,6 @@ impl Server {
             .collect()
     }
 
-    pub fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
-    }
-
     /// Serves until `shutdown` resolves, then stops accepting, lets connections flush
     /// (bounded by `shutdown-timeout`) and returns.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {

@@ -34,9 +34,9 @@ fn put_int_line(buf: &mut BytesMut, prefix: u8, n: i64) {
         buf.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
         return;
     }
-    let mut tmp = itoa_buf(n);
+    let tmp = itoa_buf(n);
     buf.put_u8(prefix);
-    buf.extend_from_slice(tmp.as_bytes_mut());
+    buf.extend_from_slice(tmp.as_bytes());
     buf.extend_from_slice(b"\r\n");
 }
 
@@ -47,7 +47,7 @@ struct IntBuf {
 }
 
 impl IntBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
+    fn as_bytes(&self) -> &[u8] {
         &self.bytes[self.start..]
     }
 }
@@ -70,12 +70,6 @@ fn itoa_buf(n: i64) -> IntBuf {
         bytes[pos] = b'-';
     }
     IntBuf { bytes, start: pos }
-}
-
-/// Appends the decimal text of `n` (used by INFO and CLIENT LIST builders too).
-pub fn put_decimal(buf: &mut BytesMut, n: i64) {
-    let mut tmp = itoa_buf(n);
-    buf.extend_from_slice(tmp.as_bytes_mut());
 }
 
 /// Encodes a bulk string header `$<len>\r\n` into `buf`.
@@ -180,21 +174,6 @@ impl<'a> Encoder<'a> {
                 self.buf.extend_from_slice(b"\r\n");
             }
         }
-    }
-
-    /// Boolean; RESP2 sees `:1` / `:0`.
-    pub fn boolean(&mut self, v: bool) {
-        match self.proto {
-            Proto::Resp2 => self.int(v as i64),
-            Proto::Resp3 => self
-                .buf
-                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" }),
-        }
-    }
-
-    /// Appends bytes that are already a complete encoded frame.
-    pub fn raw(&mut self, frame: &[u8]) {
-        self.buf.extend_from_slice(frame);
     }
 }
 
