@@ -67,6 +67,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Installed before "Ready": a SIGHUP from here on is handled, not fatal.
+        survive_sighup();
         for addr in server.local_addrs() {
             info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
         }
@@ -88,5 +90,28 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => info!(signal = "SIGTERM", "received"),
         _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "received"),
+    }
+}
+
+/// Redis ignores SIGHUP (server.c `initServer`: `signal(SIGHUP, SIG_IGN)`; redis-server
+/// 7.0.15 keeps answering after `kill -HUP`), so logrotate's HUP or a closed terminal must not end the server. Its
+/// default action is to terminate the process; handling it here replaces that. There
+/// is no log file setting yet, so there is nothing to reopen: it is logged and
+/// otherwise ignored. (SIGPIPE, the other signal Redis survives, is already ignored by
+/// the Rust runtime.)
+fn survive_sighup() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    info!(
+                        signal = "SIGHUP",
+                        "Received SIGHUP, no log file to reopen; continuing"
+                    );
+                }
+            });
+        }
+        Err(e) => error!(error = %e, "cannot listen for SIGHUP; a SIGHUP would end respub"),
     }
 }
