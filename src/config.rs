@@ -43,7 +43,7 @@ pub struct Config {
     /// Bytes one client may hold in commands not yet run (`client-query-buffer-limit`):
     /// unparsed input, the arguments of a partial command (payload, headers and one
     /// handle per argument slot, so millions of empty arguments count), and, as in
-    /// Redis 7.2, the commands queued in MULTI (`multi-mem`). Past it the client is
+    /// Redis since redis#12961, the commands queued in MULTI (`multi-mem`). Past it the client is
     /// closed without a reply, logged, and counted in INFO
     /// `client_query_buffer_limit_disconnections`. Default 1 GiB; at least 1mb.
     pub client_query_buffer_limit: u64,

@@ -368,7 +368,8 @@ async fn empty_argument_flood_is_stopped_at_the_query_buffer_limit() {
 
 #[tokio::test]
 async fn multi_queue_counts_toward_the_query_buffer_limit() {
-    // Redis 7.2 (redis#12961): commands queued in MULTI count as query buffer.
+    // Redis since redis#12961 (7.4; not in redis-server 7.0.15): commands queued in
+    // MULTI count as query buffer.
     let server = respub(&["--client-query-buffer-limit", "1mb"]).await;
     let mut tx = server.connect().await;
     tx.roundtrip(&cmd(&["CLIENT", "SETNAME", "tx"]), b"+OK\r\n")

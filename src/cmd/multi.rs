@@ -2,11 +2,12 @@
 //! order under one array header. As in Redis, a SUBSCRIBE inside the transaction writes
 //! one frame per channel, so the frames can outnumber the header's count (redis#12207).
 //!
-//! The queue is counted and bounded the way Redis 7.2 does it (redis#12961, "Revert
-//! multi OOM limit and add multi buffer limit", with the fix redis#12989): each queued
+//! The queue is counted and bounded the way Redis does it since redis#12961 ("Revert
+//! multi OOM limit and add multi buffer limit", Jan 2024, with the fix redis#12989;
+//! in 7.4, backport to 7.2.x not confirmed; redis-server 7.0.15 has no bound): each queued
 //! command costs its argument bytes plus one slot per argument (multi.c
 //! `queueMultiCommand`: `argv_len_sums += argv_len_sum + sizeof(robj*)*argc`), the
-//! total is CLIENT LIST `multi-mem`, and queued memory plus the query buffer above
+//! total is CLIENT LIST `multi-mem`, and queued memory above
 //! `client-query-buffer-limit` closes the client without a reply, counted in
 //! `client_query_buffer_limit_disconnections` (networking.c `readQueryFromClient`:
 //! "The commands cached in the MULTI/EXEC queue have not been executed yet, so they
@@ -32,10 +33,11 @@ pub fn queue(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
     let cost =
         args.iter().map(|a| a.len() as u64).sum::<u64>() + args.len() as u64 * QUEUED_ARG_BYTES;
     let multi_mem = ctx.client.multi_mem.load(Relaxed) + cost;
-    // Redis compares at read time; here the queue grows one command at a time, so the
-    // check runs as it grows, against the query buffer as of the last read batch.
-    let qbuf = ctx.client.qbuf.load(Relaxed);
-    if multi_mem + qbuf > ctx.shared.query_buffer_limit.load(Relaxed) {
+    // Redis compares queued memory plus the query buffer once per read. The queue is
+    // checked here as it grows, on its own: the query buffer as of the last read may
+    // still hold the very command being queued, and counting it twice would close a
+    // client Redis keeps. The connection's own check covers the query buffer.
+    if multi_mem > ctx.shared.query_buffer_limit.load(Relaxed) {
         ctx.shared
             .stats
             .query_limit_disconnections
@@ -45,8 +47,7 @@ pub fn queue(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
             peer = %ctx.client.addr,
             reason = "limit",
             limit = "client-query-buffer-limit",
-            multi_mem,
-            qbuf
+            multi_mem
         );
         clear(ctx);
         ctx.session.close_after_reply = true;

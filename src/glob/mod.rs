@@ -461,7 +461,7 @@ mod tests {
         let miss = vec![b'z'; 100_000];
         let started = std::time::Instant::now();
         assert!(!matches(&p, &miss));
-        let mut hit = miss.clone();
+        let mut hit = miss;
         hit.push(b'q');
         assert!(matches(&p, &hit));
         // Generous for an unoptimised build on a shared machine; the old path took minutes.
