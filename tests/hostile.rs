@@ -237,8 +237,9 @@ async fn client_list_id_answers_in_argument_order() {
 }
 
 #[tokio::test]
-async fn sighup_does_not_stop_the_server() {
-    // Redis ignores SIGHUP (logrotate, a closed terminal); its default action kills.
+async fn sighup_and_sigalrm_do_not_stop_the_server() {
+    // Redis ignores SIGHUP (logrotate, a closed terminal) and handles SIGALRM; the
+    // default action of both is to terminate.
     let mut server = start(&[]).await;
     let mut c = server.connect().await;
     c.roundtrip(
@@ -246,9 +247,9 @@ async fn sighup_does_not_stop_the_server() {
         b"*3\r\n$9\r\nsubscribe\r\n$1\r\nh\r\n:1\r\n",
     )
     .await;
-    for _ in 0..2 {
+    for sig in ["-HUP", "-ALRM", "-HUP"] {
         let status = std::process::Command::new("kill")
-            .args(["-HUP", &server.pid().to_string()])
+            .args([sig, &server.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
