@@ -134,6 +134,26 @@ impl Shared {
             max_inline_len: c.max_inline_len as usize,
         }
     }
+    // ---- Hook added by the hostile branch (issue 11): atomic CONFIG SET. ----
+
+    /// Runs `f` on the settings as one read-modify-write under the write lock, so two
+    /// concurrent CONFIG SETs cannot lose each other's change. The result is installed
+    /// (with the hot-path copies refreshed) only if `f` succeeds. `f` must not call
+    /// back into `Shared`'s config accessors (the lock is held).
+    pub fn update_config<E>(&self, f: impl FnOnce(&mut Config) -> Result<(), E>) -> Result<(), E> {
+        let mut current = self.config.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = current.clone();
+        f(&mut next)?;
+        self.limits
+            .set(next.output_limit_pubsub, next.output_limit_normal);
+        self.reply_pause_bytes
+            .store(next.reply_pause_bytes, Relaxed);
+        self.query_buffer_limit
+            .store(next.client_query_buffer_limit, Relaxed);
+        self.maxclients.store(next.maxclients, Relaxed);
+        *current = next;
+        Ok(())
+    }
 }
 
 /// A bound, not yet running server.

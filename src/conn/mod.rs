@@ -323,15 +323,19 @@ impl Conn {
                 self.order_ok = false;
             }
         }
-        if !self.session.authenticated
-            && self.shared.requirepass().is_some()
+        if cmd::auth_required(&self.shared, &self.session)
             && self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
         {
             return Err(ConnError::Limit("unauthenticated-output"));
         }
         let pending = self.rbuf.len() as u64 + self.decoder.pending_bytes() as u64;
         self.client.qbuf.store(pending, Relaxed);
-        if pending > self.shared.query_buffer_limit.load(Relaxed) {
+        self.client
+            .argv_mem
+            .store(self.decoder.argv_mem() as u64, Relaxed);
+        // Redis compares the query buffer and the MULTI queue together (#12961).
+        let held = pending + self.client.multi_mem.load(Relaxed);
+        if held > self.shared.query_buffer_limit.load(Relaxed) {
             self.shared
                 .stats
                 .query_limit_disconnections
@@ -372,9 +376,10 @@ impl Conn {
             }
             let args = match self.deferred.take() {
                 Some(args) => Ok(Some(args)),
-                None => self
-                    .decoder
-                    .decode(&mut self.rbuf, self.session.authenticated),
+                None => {
+                    let authenticated = !cmd::auth_required(&self.shared, &self.session);
+                    self.decoder.decode(&mut self.rbuf, authenticated)
+                }
             };
             match args {
                 Ok(Some(args)) => {
@@ -397,9 +402,8 @@ impl Conn {
             if self.out.buf.len() >= REPLY_FLUSH {
                 self.push_replies();
             }
-            if !self.session.authenticated
-                && self.out.buf.len() as u64 + self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
-                && self.shared.requirepass().is_some()
+            if self.out.buf.len() as u64 + self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
+                && cmd::auth_required(&self.shared, &self.session)
             {
                 // Stop answering guesses the client does not read; after_input closes it.
                 break;
