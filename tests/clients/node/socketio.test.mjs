@@ -9,7 +9,8 @@
 // - createShardedAdapter: SSUBSCRIBE to `KEY#/#`, the per-server response channel and one
 //   dynamic channel per public room, SPUBLISH; serverCount() is PUBSUB SHARDNUMSUB.
 // - node-redis (sSubscribe/pSubscribe with buffer listeners) and ioredis
-//   (on('pmessageBuffer'|'messageBuffer'|'smessageBuffer')), both in their default RESP3.
+//   (on('pmessageBuffer'|'messageBuffer'|'smessageBuffer')), each in its default RESP3
+//   and in RESP2 (node-redis 4, the version most adapter users run, spoke only RESP2).
 //
 // Each test uses its own channel prefix (adapter `key` / `channelPrefix`), so tests never
 // see each other's traffic.
@@ -23,14 +24,15 @@ import { assert, HOST, PORT, Inbox, run, test, until, within } from './harness.m
 
 const ADAPTERS = ['classic', 'sharded'];
 const CLIENTS = ['node-redis', 'ioredis'];
+const PROTOCOLS = [3, 2];
 
 let prefixSeq = 0;
 const newPrefix = () => `sio${process.pid}.${++prefixSeq}`;
 
 /** A publisher and its duplicate() as subscriber, connected as the adapter docs show. */
-async function redisPair(defer, client) {
+async function redisPair(defer, client, protocol) {
   if (client === 'ioredis') {
-    const pub = new Redis({ host: HOST, port: PORT, connectTimeout: 5000 });
+    const pub = new Redis({ host: HOST, port: PORT, connectTimeout: 5000, protocol });
     const sub = pub.duplicate();
     for (const c of [pub, sub]) {
       c.on('error', () => {});
@@ -40,7 +42,10 @@ async function redisPair(defer, client) {
     }
     return [pub, sub];
   }
-  const pub = createClient({ socket: { host: HOST, port: PORT, connectTimeout: 5000, reconnectStrategy: false } });
+  const pub = createClient({
+    ...(protocol === 2 ? { RESP: 2 } : {}),
+    socket: { host: HOST, port: PORT, connectTimeout: 5000, reconnectStrategy: false },
+  });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) {
     c.on('error', () => {});
@@ -68,12 +73,12 @@ async function numsub(r, sharded, channel) {
  * the handshake query `rooms` (comma separated), keep `name` in socket.data, answer 'ask'.
  * Returns once every server's subscriptions are visible in PUBSUB (NUMSUB/SHARDNUMSUB).
  */
-async function cluster(defer, { adapter, client }, n = 2) {
+async function cluster(defer, { adapter, client, protocol }, n = 2) {
   const key = newPrefix();
   const sharded = adapter === 'sharded';
   const nodes = [];
   for (let i = 0; i < n; i++) {
-    const [pub, sub] = await redisPair(defer, client);
+    const [pub, sub] = await redisPair(defer, client, protocol);
     const make = sharded
       ? createShardedAdapter(pub, sub, { channelPrefix: key })
       : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
@@ -138,9 +143,9 @@ async function connect(defer, node, name, rooms = []) {
 }
 
 for (const adapter of ADAPTERS) {
-  for (const client of CLIENTS) {
-    const v = { adapter, client };
-    const tag = `[${adapter}/${client}]`;
+  for (const client of CLIENTS) for (const protocol of PROTOCOLS) {
+    const v = { adapter, client, protocol };
+    const tag = `[${adapter}/${client}/resp${protocol}]`;
 
     test(`serverCount() via ${adapter === 'sharded' ? 'SHARDNUMSUB' : 'NUMSUB'} follows servers joining and leaving ${tag}`, async (defer) => {
       const c = await cluster(defer, v, 3);
