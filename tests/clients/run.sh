@@ -93,6 +93,8 @@ run_suite redis-py bash -c 'need() { [[ -x "$1" ]] || { echo "missing $1: run te
     "$py" "$here/python/test_redis_py.py"
 run_suite ioredis bash -c '[[ -d "$0/node_modules/ioredis" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/ioredis.test.mjs"' "$here/node"
 run_suite node-redis bash -c '[[ -d "$0/node_modules/redis" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/node-redis.test.mjs"' "$here/node"
+# Socket.IO scaled out with @socket.io/redis-adapter (classic and sharded) over this server.
+run_suite socket.io bash -c '[[ -d "$0/node_modules/socket.io" && -d "$0/node_modules/@socket.io/redis-adapter" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/socketio.test.mjs"' "$here/node"
 run_suite redigo bash -c '"$0/build.sh" && exec "$0/bin/redigo-suite"' "$here/go"
 run_suite redis-cli bash -c 'command -v redis-cli >/dev/null || { echo "redis-cli missing: run tests/clients/setup.sh" >&2; exit 1; }; exec python3 "$0/test_redis_cli.py"' "$here/cli"
 

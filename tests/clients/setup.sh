@@ -55,7 +55,10 @@ then
 fi
 
 # Node: exact versions from package-lock.json.
-if [[ ! -d "$here/node/node_modules/ioredis" || "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]]; then
+# (@socket.io/redis-adapter is checked too: a node_modules from before the socket.io suite
+# lacks it.)
+if [[ ! -d "$here/node/node_modules/ioredis" || ! -d "$here/node/node_modules/@socket.io/redis-adapter" ||
+    "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]]; then
     (cd "$here/node" && npm ci --no-audit --no-fund)
 fi
 
