@@ -391,6 +391,16 @@ impl Tally {
         }
     }
 
+    /// Whether a run goes on: below `max` rounds and within `budget`, or past the budget
+    /// (up to four times it) while the minimum is not reached yet, so a slow machine gives
+    /// a slower run rather than a vacuous one.
+    fn another_round(&self, max: u64, started: Instant, budget: Duration) -> bool {
+        let elapsed = started.elapsed();
+        self.rounds < max
+            && (elapsed < budget || self.rounds < self.min_rounds)
+            && elapsed < budget * 4
+    }
+
     fn note(&mut self, what: &'static str, n: u64) {
         *self.info.entry(what).or_default() += n;
     }
@@ -927,7 +937,7 @@ async fn removal_run(addr: SocketAddr, removal: Removal, resp3: bool) -> Tally {
         let mut c = Conn::open(addr).await?;
         let mut st = SubState::default();
         run_steps(&mut c, &setup, &mut st, &mut t).await?;
-        while t.rounds < REMOVAL_ROUNDS && started.elapsed() < REMOVAL_BUDGET {
+        while t.another_round(REMOVAL_ROUNDS, started, REMOVAL_BUDGET) {
             run_steps(&mut c, &round, &mut st, &mut t).await?;
             t.rounds += 1;
         }
@@ -1639,7 +1649,7 @@ async fn arrival_run(addr: SocketAddr, gap: Gap, busy: bool, resp3: bool) -> Tal
         let mut a = Conn::open_proto(addr, resp3).await?;
         let mut b = Conn::open_proto(addr, resp3).await?;
         for i in 0..tries {
-            if started.elapsed() >= budget {
+            if !t.another_round(tries, started, budget) {
                 break;
             }
             let ch = format!("x{i}");
@@ -1738,7 +1748,7 @@ async fn close_run(addr: SocketAddr) -> Tally {
     let result = async {
         let mut b = Conn::open(addr).await?;
         for i in 0..CLOSE_TRIES {
-            if started.elapsed() >= CLOSE_BUDGET {
+            if !t.another_round(CLOSE_TRIES, started, CLOSE_BUDGET) {
                 break;
             }
             let ch = format!("y{i}");
