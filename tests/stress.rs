@@ -55,7 +55,12 @@ struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     pos: usize,
+    /// The last `RECENT` writes and frames, for the transcript of a failure.
+    recent: VecDeque<(bool, Vec<u8>)>,
 }
+
+/// Writes and frames kept per connection for failure transcripts.
+const RECENT: usize = 12;
 
 impl Conn {
     async fn open(addr: SocketAddr) -> Result<Conn, String> {
@@ -70,6 +75,7 @@ impl Conn {
             stream,
             buf: Vec::new(),
             pos: 0,
+            recent: VecDeque::with_capacity(RECENT + 1),
         })
     }
 
@@ -86,7 +92,25 @@ impl Conn {
         Ok(c)
     }
 
+    fn remember(&mut self, sent: bool, bytes: Vec<u8>) {
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((sent, bytes));
+    }
+
+    /// The last writes (`C:`) and frames (`S:`) on this connection, oldest first.
+    fn transcript(&self) -> String {
+        let mut s = String::new();
+        for (sent, bytes) in &self.recent {
+            let who = if *sent { "C" } else { "S" };
+            s.push_str(&format!("\n        {who}: {}", show_trunc(bytes, 160)));
+        }
+        s
+    }
+
     async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.remember(true, bytes.to_vec());
         tokio::time::timeout(WAIT, self.stream.write_all(bytes))
             .await
             .map_err(|_| format!("write of {} bytes timed out after {WAIT:?}", bytes.len()))?
@@ -101,6 +125,7 @@ impl Conn {
                 Ok(Some(n)) => {
                     let f = self.buf[self.pos..self.pos + n].to_vec();
                     self.pos += n;
+                    self.remember(false, f.clone());
                     return Ok(f);
                 }
                 Ok(None) => {}
@@ -367,6 +392,8 @@ struct Tally {
     anomalies: BTreeMap<&'static str, u64>,
     info: BTreeMap<&'static str, u64>,
     examples: Vec<String>,
+    /// The connection's recent traffic at the first anomaly.
+    transcript: Option<String>,
     /// Why the run stopped early (a read timed out, the connection closed...).
     error: Option<String>,
     elapsed: Duration,
@@ -405,6 +432,13 @@ impl Tally {
         *self.info.entry(what).or_default() += n;
     }
 
+    /// Keep `conn`'s recent traffic if this is the first anomaly seen.
+    fn capture(&mut self, conn: &Conn) {
+        if self.transcript.is_none() && !self.anomalies.is_empty() {
+            self.transcript = Some(conn.transcript());
+        }
+    }
+
     fn total_anomalies(&self) -> u64 {
         self.anomalies
             .iter()
@@ -433,6 +467,9 @@ impl Tally {
         }
         for e in &self.examples {
             s.push_str(&format!("\n    e.g. {e}"));
+        }
+        if let Some(tr) = &self.transcript {
+            s.push_str(&format!("\n    traffic up to the first anomaly:{tr}"));
         }
         s
     }
@@ -737,24 +774,32 @@ async fn run_steps(
             Step::Send(bytes) => c.send(bytes).await?,
             Step::AwaitMessage => {
                 let f = c.frame().await?;
-                if !check_message(&f, st, t, &|| "a message".to_string()) {
+                let is_message = check_message(&f, st, t, &|| "a message".to_string());
+                t.capture(c);
+                if !is_message {
                     t.anomaly("unexpected", 1, || {
                         format!("{} while waiting for a message", show_trunc(&f, 200))
                     });
+                    t.capture(c);
                     return Err(format!("unexpected frame {}", show_trunc(&f, 200)));
                 }
             }
             Step::Expect(ctl) => loop {
                 let f = c.frame().await?;
-                if check_message(&f, st, t, &|| format!("{ctl:?}")) {
+                let is_message = check_message(&f, st, t, &|| format!("{ctl:?}"));
+                t.capture(c);
+                if is_message {
                     continue;
                 }
-                if match_ctl(ctl, &f, st, t) {
+                let matched = match_ctl(ctl, &f, st, t);
+                t.capture(c);
+                if matched {
                     break;
                 }
                 t.anomaly("unexpected", 1, || {
                     format!("{} while waiting for {ctl:?}", show_trunc(&f, 200))
                 });
+                t.capture(c);
                 return Err(format!(
                     "unexpected frame {} while waiting for {ctl:?}",
                     show_trunc(&f, 200)
@@ -1347,7 +1392,9 @@ async fn churn_subscriber(
         c.send(&out).await?;
         while !st.pending.is_empty() {
             let f = c.frame().await?;
-            if !st.handle(&f, t)? {
+            let handled = st.handle(&f, t);
+            t.capture(&c);
+            if !handled? {
                 return Err(format!("unexpected {}", show_trunc(&f, 120)));
             }
         }
@@ -1359,7 +1406,9 @@ async fn churn_subscriber(
     let want = pong(resp3, true);
     loop {
         let f = c.frame().await?;
-        if st.handle(&f, t)? {
+        let handled = st.handle(&f, t);
+        t.capture(&c);
+        if handled? {
             continue;
         }
         if f != want {
@@ -1431,6 +1480,9 @@ async fn churn_scenario(kind: Kind) -> Vec<(String, Tally)> {
                     if t.examples.len() < 6 {
                         t.examples.push(format!("subscriber {s}: {e}"));
                     }
+                }
+                if t.transcript.is_none() {
+                    t.transcript = sub_t.transcript.map(|tr| format!(" (subscriber {s}){tr}"));
                 }
                 match r {
                     Ok(st) => subs.push(st),
@@ -1680,6 +1732,7 @@ async fn arrival_run(addr: SocketAddr, gap: Gap, busy: bool, resp3: bool) -> Tal
                     false
                 }
             };
+            t.capture(&b);
             if gap == Gap::NoWait {
                 expect_confirm(&mut a, resp3, "subscribe", &ch, 1).await?;
             }
@@ -1720,6 +1773,7 @@ async fn arrival_run(addr: SocketAddr, gap: Gap, busy: bool, resp3: bool) -> Tal
                     format!("NUMSUB answered {}", show_trunc(&r, 120))
                 }),
             }
+            t.capture(&b);
             if gap == Gap::NoWait {
                 expect_confirm(&mut a, resp3, "unsubscribe", &ch, 0).await?;
             }
@@ -1770,6 +1824,7 @@ async fn close_run(addr: SocketAddr) -> Tally {
                     format!("NUMSUB answered {}", show_trunc(&r, 120))
                 }),
             }
+            t.capture(&b);
             t.rounds += 1;
         }
         Ok::<(), String>(())
