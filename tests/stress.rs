@@ -7,10 +7,15 @@
 //! frame by frame, so the tests control exactly what is sent and see every frame.
 //!
 //! The scenarios are bounded: each run stops after a maximum number of rounds or a time
-//! budget, whichever comes first, and every read waits at most `WAIT`. The number of rounds
-//! a run manages depends on the machine; the verdict does not: a correct server produces
-//! zero anomalies in any number of rounds, and a run that manages fewer than its minimum
-//! number of rounds fails loudly instead of passing vacuously.
+//! budget, whichever comes first (a run below its minimum number of rounds goes on, up to
+//! four times its budget, and fails loudly if it still falls short instead of passing
+//! vacuously), and every read waits at most `WAIT`. The number of rounds depends on the
+//! machine; the verdict does not: a correct server produces zero anomalies in any number
+//! of rounds. The whole file takes about 20 s.
+//!
+//! Arrival order across connections is only as deterministic as redis-server makes it:
+//! see `fence` for the one precaution that needs (without it redis-server itself answers
+//! a few percent of immediate cross-connection tries out of send order).
 //!
 //! Each test prints one line per server and variant: rounds run, elapsed time, every anomaly
 //! counter (stray / lost / out-of-order / wrong-count / misordered / wrong-encoding /
@@ -397,9 +402,6 @@ struct Tally {
     /// Why the run stopped early (a read timed out, the connection closed...).
     error: Option<String>,
     elapsed: Duration,
-    /// An anomaly kind printed but not asserted, and why: only where redis-server itself
-    /// is not deterministic.
-    unasserted: Option<(&'static str, &'static str)>,
 }
 
 impl Tally {
@@ -440,11 +442,7 @@ impl Tally {
     }
 
     fn total_anomalies(&self) -> u64 {
-        self.anomalies
-            .iter()
-            .filter(|(k, _)| self.unasserted.map(|u| u.0) != Some(**k))
-            .map(|(_, v)| v)
-            .sum()
+        self.anomalies.values().sum()
     }
 
     fn summary(&self) -> String {
@@ -458,9 +456,6 @@ impl Tally {
         }
         for (k, v) in &self.info {
             s.push_str(&format!(" [{k}={v}]"));
-        }
-        if let Some((kind, why)) = self.unasserted {
-            s.push_str(&format!(" ({kind} not asserted: {why})"));
         }
         if let Some(e) = &self.error {
             s.push_str(&format!("\n    STOPPED EARLY: {e}"));
