@@ -441,6 +441,17 @@ impl Tally {
         }
     }
 
+    /// `capture` for a pair of connections: both sides' recent traffic.
+    fn capture_pair(&mut self, a: &Conn, b: &Conn) {
+        if self.transcript.is_none() && !self.anomalies.is_empty() {
+            self.transcript = Some(format!(
+                "\n      A:{}\n      B:{}",
+                a.transcript(),
+                b.transcript()
+            ));
+        }
+    }
+
     fn total_anomalies(&self) -> u64 {
         self.anomalies.values().sum()
     }
@@ -1727,7 +1738,7 @@ async fn arrival_run(addr: SocketAddr, gap: Gap, busy: bool, resp3: bool) -> Tal
                     false
                 }
             };
-            t.capture(&b);
+            t.capture_pair(&a, &b);
             if gap == Gap::NoWait {
                 expect_confirm(&mut a, resp3, "subscribe", &ch, 1).await?;
             }
@@ -1768,7 +1779,7 @@ async fn arrival_run(addr: SocketAddr, gap: Gap, busy: bool, resp3: bool) -> Tal
                     format!("NUMSUB answered {}", show_trunc(&r, 120))
                 }),
             }
-            t.capture(&b);
+            t.capture_pair(&a, &b);
             if gap == Gap::NoWait {
                 expect_confirm(&mut a, resp3, "unsubscribe", &ch, 0).await?;
             }
