@@ -46,5 +46,8 @@ for suite in "$@"; do
     rueidis) pkg=./rueidis ;;
     *) echo "go/build.sh: unknown suite $suite" >&2; exit 2 ;;
     esac
-    "$go" build -o "$here/bin/$suite-suite" "$pkg"
+    "$go" build -o "$here/bin/$suite-suite" "$pkg" || {
+        echo "go/build.sh: building $suite failed; a missing module means: run tests/clients/setup.sh" >&2
+        exit 1
+    }
 done

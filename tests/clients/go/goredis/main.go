@@ -413,7 +413,14 @@ func addChecks() {
 			eq(string(pong), "+PONG\r\n", "PING")
 			_, err = fmt.Fprintf(conn, "*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n", len(ch), ch)
 			must(err, "write SUBSCRIBE")
-			eq(publish(pub, ch, "m"), int64(1), fmt.Sprintf("PUBLISH %s right after the SUBSCRIBE write", ch))
+			if n := publish(pub, ch, "m"); n != 1 {
+				// Show what the subscriber got, to tell a late SUBSCRIBE from a lost message.
+				conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				buf := make([]byte, 4096)
+				k, _ := conn.Read(buf)
+				failf("conn A wrote %q, then conn B's PUBLISH %s answered %d (expected 1); conn A then received %q",
+					fmt.Sprintf("*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n", len(ch), ch), ch, n, buf[:k])
+			}
 			want := fmt.Sprintf("*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$1\r\nm\r\n", len(ch), ch, len(ch), ch)
 			got := make([]byte, len(want))
 			_, err = ioReadFull(conn, got)
