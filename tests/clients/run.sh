@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Run the five client compatibility suites against one server.
+# Run the client compatibility suites against one server.
 #
 #   tests/clients/run.sh [--server respub|redis] [--bin PATH] [--only NAME[,NAME...]]
 #
 # Starts the server itself on a free 127.0.0.1 port, runs redis-py, ioredis, node-redis,
-# redigo and redis-cli against it (each under a time limit), prints every suite's
-# `NAME: N passed, M failed` line and, last, `clients: N passed, M failed`.
+# redigo, go-redis, rueidis and redis-cli against it (each under a time limit), prints
+# every suite's `NAME: N passed, M failed` line and, last, `clients: N passed, M failed`.
 # Exits non-zero if any check failed or any suite could not run; a missing tool is a
 # failure, never a skip. Only the servers it started are stopped, by PID, on every exit.
 set -uo pipefail
@@ -95,7 +95,9 @@ run_suite ioredis bash -c '[[ -d "$0/node_modules/ioredis" ]] || { echo "missing
 run_suite node-redis bash -c '[[ -d "$0/node_modules/redis" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/node-redis.test.mjs"' "$here/node"
 # Socket.IO scaled out with @socket.io/redis-adapter (classic and sharded) over this server.
 run_suite socket.io bash -c '[[ -d "$0/node_modules/socket.io" && -d "$0/node_modules/@socket.io/redis-adapter" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/socketio.test.mjs"' "$here/node"
-run_suite redigo bash -c '"$0/build.sh" && exec "$0/bin/redigo-suite"' "$here/go"
+run_suite redigo bash -c '"$0/build.sh" redigo && exec "$0/bin/redigo-suite"' "$here/go"
+run_suite go-redis bash -c '"$0/build.sh" go-redis && exec "$0/bin/go-redis-suite"' "$here/go"
+run_suite rueidis bash -c '"$0/build.sh" rueidis && exec "$0/bin/rueidis-suite"' "$here/go"
 run_suite redis-cli bash -c 'command -v redis-cli >/dev/null || { echo "redis-cli missing: run tests/clients/setup.sh" >&2; exit 1; }; exec python3 "$0/test_redis_cli.py"' "$here/cli"
 
 echo "=== summary ($server)"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the client suites need on a clean Debian 12 machine. Idempotent.
-# Network use is limited to the package registries (Debian, PyPI, npm); the Go suite is
-# built offline from Debian's packaged redigo source (GOPATH mode, no module proxy).
+# Network use is limited to the package registries (Debian, PyPI, npm, the Go module
+# proxy for the modules pinned in go/go.mod).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-apt_pkgs=(redis-server redis-tools golang-go golang-github-gomodule-redigo-dev)
+apt_pkgs=(redis-server redis-tools)
 # `python3 -m venv` needs ensurepip, which Debian ships separately.
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
@@ -62,7 +62,11 @@ if [[ ! -d "$here/node/node_modules/ioredis" || ! -d "$here/node/node_modules/@s
     (cd "$here/node" && npm ci --no-audit --no-fund)
 fi
 
-# Go: GOPATH mode against /usr/share/gocode, where Debian put redigo's source.
-"$here/go/build.sh"
+# Go: the suites (redigo, go-redis, rueidis) are one module pinned by go/go.mod + go.sum.
+# They need a newer Go than Debian 12's golang-go (1.19); the machine's toolchain
+# (PATH or /usr/local/go) is used and build.sh fails loudly if it is missing or too old.
+# `--download` fetches the pinned modules from the module proxy into the module cache;
+# the builds in run.sh then run with GOPROXY=off.
+"$here/go/build.sh" --download
 
 echo "setup: ok"
