@@ -10,6 +10,13 @@ public final class Main {
             System.err.println("usage: Main jedis|lettuce|spring-data-redis [name-filter...]");
             System.exit(2);
         }
+        // Lettuce and Netty log through java.util.logging here (SLF4J is the no-op provider):
+        // reconnect notices are expected, so only SEVERE gets printed.
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(java.util.logging.Level.SEVERE);
+        for (var handler : root.getHandlers()) {
+            handler.setLevel(java.util.logging.Level.SEVERE);
+        }
         List<String> filters = Arrays.asList(args).subList(1, args.length);
         int rc;
         switch (args[0]) {
