@@ -48,6 +48,11 @@ final class LettuceSuite {
         });
     }
 
+    static void shutdown() {
+        CLIENTS.values().forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(2)));
+        RESOURCES.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
     static RedisURI uri(int port, String password) {
         var b = RedisURI.builder().withHost(HOST).withPort(port).withTimeout(Duration.ofSeconds(10));
         if (password != null) {
@@ -81,10 +86,7 @@ final class LettuceSuite {
 
     static int run(List<String> filters) {
         Harness h = new Harness("lettuce");
-        h.atExit(() -> {
-            CLIENTS.values().forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(2)));
-            RESOURCES.shutdown(0, 2, TimeUnit.SECONDS);
-        });
+        h.atExit(LettuceSuite::shutdown);
 
         h.test("default_options_handshake", () -> {
             // No protocolVersion set: Lettuce opens with HELLO 3 (falling back to RESP2 only
