@@ -251,15 +251,14 @@ final class JedisSuite {
             }
         });
 
-        h.bothProtocols("ping_while_subscribed", proto -> {
+        h.test("ping_while_subscribed[resp2]", () -> {
             Recorder r = new Recorder();
-            try (Jedis sub = client(proto); Jedis pub = client(proto)) {
+            try (Jedis sub = client(2); Jedis pub = client(2)) {
                 var done = inThread("jedis-ping", () -> sub.subscribe(r, "j.ping"));
                 eq(next(r.events, "subscribe"), ev("subscribe", "j.ping", 1), "confirmation");
                 r.ping();
-                // RESP2: ["pong", ""] → onPong(""). RESP3: redis answers a plain +PONG, which
-                // Jedis hands over as onPong(null).
-                eq(next(r.events, "pong"), ev("pong", proto == 2 ? "" : null), "PING without argument");
+                // ["pong", ""] → onPong("").
+                eq(next(r.events, "pong"), ev("pong", ""), "PING without argument");
                 r.ping("hello");
                 eq(next(r.events, "pong"), ev("pong", "hello"), "PING with argument");
                 eq(pub.publish("j.ping", "after"), 1L, "PUBLISH after PING");
@@ -267,6 +266,56 @@ final class JedisSuite {
                 r.unsubscribe();
                 eq(next(r.events, "unsubscribe"), ev("unsubscribe", "j.ping", 0), "UNSUBSCRIBE");
                 eq(next(done, "subscribe() to return"), ev("returned"), "subscribe() returns");
+            }
+        });
+
+        h.test("ping_while_subscribed[resp3]", () -> {
+            // RESP3 answers PING in subscribed mode with a plain reply (+PONG, or the bulk
+            // argument), not a push. Jedis 8.0.2 matches such a reply to a result handler
+            // that JedisPubSub.ping() queues only *after* it has flushed the PING, so when
+            // the reply is read first the subscriber thread dies with
+            // "Unexpected message : PONG" (a client race, seen ~6 runs in 10 against
+            // redis-server). Either outcome shows what the server sent; each PING is tried
+            // on a fresh subscriber until one is matched, at most 10 times.
+            for (String arg : new String[] {null, "hello"}) {
+                List<String> raced = new java.util.ArrayList<>();
+                for (int attempt = 0; ; attempt++) {
+                    check(attempt < 10, "PING " + arg + ": Jedis lost the race 10 times: " + raced);
+                    Recorder r = new Recorder();
+                    try (Jedis sub = client(3); Jedis pub = client(3)) {
+                        var done = inThread("jedis-ping3", () -> sub.subscribe(r, "j.ping3"));
+                        eq(next(r.events, "subscribe"), ev("subscribe", "j.ping3", 1), "confirmation");
+                        if (arg == null) {
+                            r.ping();
+                        } else {
+                            r.ping(arg);
+                        }
+                        // Whichever comes first: the onPong event or the subscriber thread's end.
+                        List<Object> e = null, end = null;
+                        long deadline = System.nanoTime() + WAIT.toNanos();
+                        while (e == null && end == null) {
+                            check(System.nanoTime() < deadline, "neither onPong nor a subscriber error within "
+                                    + WAIT.toMillis() + "ms");
+                            e = r.events.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
+                            end = e == null ? done.poll() : null;
+                        }
+                        if (e == null) {
+                            String want = "Unexpected message : " + (arg == null ? "PONG" : arg);
+                            check(end.size() == 2 && String.valueOf(end.get(1)).endsWith(want),
+                                    "no onPong; subscriber ended with " + end + ", not '" + want + "'");
+                            raced.add(String.valueOf(end.get(1)));
+                            continue;
+                        }
+                        // +PONG → onPong(null); a bulk argument → onPong(argument).
+                        eq(e, ev("pong", arg), "PING " + arg);
+                        eq(pub.publish("j.ping3", "after"), 1L, "PUBLISH after PING");
+                        eq(next(r.events, "message"), ev("message", "j.ping3", "after"), "still subscribed");
+                        r.unsubscribe();
+                        eq(next(r.events, "unsubscribe"), ev("unsubscribe", "j.ping3", 0), "UNSUBSCRIBE");
+                        eq(next(done, "subscribe() to return"), ev("returned"), "subscribe() returns");
+                        break;
+                    }
+                }
             }
         });
 
