@@ -63,10 +63,10 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// The outbox switches when the reply is queued (outbox rule 5), not here.
 fn set_proto(ctx: &mut Ctx<'_>, proto: Proto) {
     ctx.session.proto = proto;
     ctx.client.resp.store(proto.version() as u8, Relaxed);
-    ctx.client.outbox.set_resp3(proto == Proto::Resp3);
 }
 
 /// Checks a username/password pair against the `default` user.

@@ -68,6 +68,16 @@ impl Ctx<'_> {
         self.reply().error(&e.to_reply());
     }
 
+    /// Holds racing deliveries back until this command's reply is queued (the outbox's
+    /// rules 2 and 3): called right before a command's effect on the registry.
+    /// `subscribing` is true when the command adds subscriptions.
+    pub fn cork(&mut self, subscribing: bool) {
+        if !self.session.corked || subscribing {
+            self.client.outbox.cork(subscribing);
+            self.session.corked = true;
+        }
+    }
+
     /// CLIENT REPLY ON answers although replies were off when it started.
     pub fn out_unsilence(&mut self) {
         self.out.silenced = false;
