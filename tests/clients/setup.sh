@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the client suites need on a clean Debian 12 machine. Idempotent.
-# Network use is limited to the package registries (Debian, PyPI, npm, the Go module
-# proxy for the modules pinned in go/go.mod).
+# Network use is limited to the package registries (Debian, PyPI, npm, Maven Central, the
+# Go module proxy for the modules pinned in go/go.mod).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -10,6 +10,9 @@ apt_pkgs=(redis-server redis-tools)
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
 command -v node >/dev/null || apt_pkgs+=(nodejs npm)
+# Java suites (Jedis, Lettuce, Spring Data Redis): JDK >= 17 and Maven.
+command -v javac >/dev/null || apt_pkgs+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || apt_pkgs+=(maven)
 
 missing=()
 for p in "${apt_pkgs[@]}"; do
@@ -68,5 +71,14 @@ fi
 # `--download` fetches the pinned modules from the module proxy into the module cache;
 # the builds in run.sh then run with GOPROXY=off.
 "$here/go/build.sh" --download
+
+# Java: one online Maven build fetches the pinned client jars and the build plugins into
+# ~/.m2, so run.sh (java/build.sh) can build offline afterwards.
+java_major=$(javac -version 2>&1 | sed -E 's/^javac ([0-9]+).*/\1/')
+if ((java_major < 17)); then
+    echo "setup: javac $java_major is too old; Spring Data Redis 4 needs Java >= 17" >&2
+    exit 1
+fi
+(cd "$here/java" && mvn -B -q -Dstyle.color=never package)
 
 echo "setup: ok"
