@@ -90,8 +90,6 @@ struct Conn {
     outbox_resp3: bool,
     /// Counted in `Shared::readers` (cleared once it stops running commands).
     reader: bool,
-    /// Replies were queued since the last write (`arrival` step 5).
-    replies_queued: bool,
     /// Subscriptions, stamp and client slot are released (else `Drop` does it).
     released: bool,
     session: Session,
@@ -126,7 +124,6 @@ pub async fn serve(
         order_ok: false,
         outbox_resp3: false,
         reader: true,
-        replies_queued: false,
         released: false,
         decoder: Decoder::new(shared.decode_limits()),
         session: Session {
@@ -236,15 +233,13 @@ impl Conn {
                 r = std::future::poll_fn(|cx| stamp.poll_read_ready(stream, cx, &read_waker)),
                     if read_ok && !more => {
                     r?;
-                    if !self.read(stream, false)? {
+                    if !self.read(stream)? {
                         return Ok(End::Eof);
                     }
                 }
                 r = stream.writable(), if want_write => {
                     r?;
-                    if self.flush(stream)? && !self.read(stream, true)? {
-                        return Ok(End::Eof);
-                    }
+                    self.flush(stream)?;
                 }
                 // Commands left over from a long batch run after other tasks had a turn.
                 _ = tokio::task::yield_now(), if more => {
@@ -256,21 +251,11 @@ impl Conn {
     }
 
     /// Reads what the socket has and runs every complete command. Ok(false) on EOF.
-    /// `direct` reads the socket itself instead of going by the driver's readiness,
-    /// which may not have caught up yet (`arrival` step 5).
-    fn read(&mut self, stream: &TcpStream, direct: bool) -> Result<bool, ConnError> {
+    fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
         // Readiness may have been set while the task ran, without a wake to stamp it.
         self.stamp.hold();
         self.order_ok = false;
-        let read = if direct {
-            SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                let socket = socket2::SockRef::from(stream);
-                let n = io::Read::read(&mut &*socket, &mut scratch[..])?;
-                self.rbuf.extend_from_slice(&scratch[..n]);
-                Ok(n)
-            })
-        } else if self.rbuf.is_empty() {
+        let read = if self.rbuf.is_empty() {
             // Nothing pending: read into this thread's scratch buffer and keep only what
             // arrived. A per-read 16 KiB allocation would leave every idle connection
             // owning heap pages it touched once.
@@ -413,7 +398,7 @@ impl Conn {
     }
 
     /// Runs one command. Returns false, keeping `args` in `deferred`, when the command
-    /// must wait for connections that read earlier (`arrival` step 6).
+    /// must wait for connections that read earlier (`arrival` step 5).
     fn execute(&mut self, args: Vec<Bytes>) -> bool {
         let found = cmd::lookup(&args);
         #[cfg(debug_assertions)]
@@ -429,7 +414,6 @@ impl Conn {
             self.order_ok = true;
         }
         self.batch_commands += 1;
-        self.replies_queued = true;
         let was_pubsub = self.session.subs.total() > 0;
         let mut ctx = Ctx {
             shared: &self.shared,
@@ -477,28 +461,14 @@ impl Conn {
         }
     }
 
-    /// Writes as much as the socket takes without blocking. Returns true when replies
-    /// went out and the client's next bytes are already in the socket: the caller
-    /// reads them at once (`arrival` step 5).
-    fn flush(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
-        let replies = std::mem::take(&mut self.replies_queued);
-        if replies {
-            self.stamp.hold();
-        }
-        let written = self.write(stream);
-        // With commands still to run the stamp stays: they arrived before anything new.
-        let settle = replies && !self.more_input;
-        let waiting = settle && self.stamp.settle_after_write(stream);
-        written.map(|()| waiting && self.read_allowed())
-    }
-
     /// Whether the connection takes more commands now (not closing, not paused).
     fn read_allowed(&self) -> bool {
         !self.session.close_after_reply
             && self.client.outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed)
     }
 
-    fn write(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
+    /// Writes as much as the socket takes without blocking.
+    fn flush(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
         loop {
             if self.writing.is_empty() {
                 self.client.outbox.take_into(&mut self.writing);
@@ -567,7 +537,7 @@ impl Conn {
                 }
                 tokio::select! {
                     r = stream.writable(), if want_write => {
-                        if r.is_err() || self.write(stream).is_err() {
+                        if r.is_err() || self.flush(stream).is_err() {
                             return;
                         }
                     }
