@@ -7,6 +7,7 @@ every venv.
 
 import asyncio
 import os
+import signal
 import sys
 import time
 import traceback
@@ -91,14 +92,27 @@ def require(requirements, name):
         sys.exit(1)
 
 
+class TestTimeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise TestTimeout(f"test exceeded {TEST_TIMEOUT}s")
+
+
 def run_one(t):
     if getattr(t, "is_async", False) or asyncio.iscoroutinefunction(t):
         asyncio.run(asyncio.wait_for(t(), TEST_TIMEOUT))
     else:
-        t()  # sync checks bound each of their own asyncio.run calls with wait_for
+        signal.alarm(TEST_TIMEOUT)
+        try:
+            t()
+        finally:
+            signal.alarm(0)
 
 
 def main(name, banner):
+    signal.signal(signal.SIGALRM, on_alarm)
     only = sys.argv[1:]
     passed = failed = 0
     print(f"{banner} against {HOST}:{PORT}", flush=True)

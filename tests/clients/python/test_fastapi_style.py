@@ -13,15 +13,23 @@ Prints `fastapi-style: N passed, M failed` last; exits 1 on any failure.
 """
 
 import asyncio
+import contextlib
 import json
 import random
+import time
 
-from harness import HOST, PORT, WAIT, both_protocols, eq, main, numsub, within, require
+from harness import HOST, PORT, WAIT, both_protocols, eq, main, numsub, require, test, within
 
 require("requirements-frameworks.txt", "fastapi-style")  # before importing the pinned packages
 
 import redis  # noqa: E402
 import redis.asyncio  # noqa: E402
+import starlette  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
+from starlette.routing import Route, WebSocketRoute  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 
 N_USERS = 300
@@ -208,5 +216,97 @@ async def publish_right_after_subscribe(proto):
     await other.aclose()
 
 
+# --------------------------------------------------------------------------- a real Starlette app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    app.state.redis = redis.asyncio.Redis(host=HOST, port=PORT, socket_timeout=30,
+                                          socket_connect_timeout=5)
+    yield
+    await app.state.redis.aclose()
+
+
+async def ws_notifications(websocket):
+    """WebSocket /ws/{user_id}: forward the user's notifications until the client leaves."""
+    uid = websocket.path_params["user_id"]
+    await websocket.accept()
+    pubsub = websocket.app.state.redis.pubsub()
+    await pubsub.subscribe(channel(uid))
+
+    async def forward():
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                await websocket.send_text(message["data"].decode())
+
+    task = asyncio.create_task(forward())
+    try:
+        while True:
+            await websocket.receive_text()  # only to notice the disconnect
+    except WebSocketDisconnect:
+        pass
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await pubsub.unsubscribe(channel(uid))
+        await pubsub.aclose()
+
+
+async def notify(request):
+    """POST /notify/{user_id}: publish the body, answer the receiver count."""
+    n = await request.app.state.redis.publish(channel(request.path_params["user_id"]), await request.body())
+    return JSONResponse({"receivers": n})
+
+
+async def online(request):
+    """GET /online/{user_id}: PUBSUB NUMSUB of the user's channel."""
+    [(_, n)] = await request.app.state.redis.pubsub_numsub(channel(request.path_params["user_id"]))
+    return JSONResponse({"online": n})
+
+
+starlette_app = Starlette(lifespan=lifespan, routes=[
+    WebSocketRoute("/ws/{user_id:int}", ws_notifications),
+    Route("/notify/{user_id:int}", notify, methods=["POST"]),
+    Route("/online/{user_id:int}", online),
+])
+
+
+@test
+def starlette_app_websocket_notifications():
+    """The same pattern in a real Starlette app (lifespan-owned pool, WebSocket route,
+    HTTP publish route) through starlette.testclient: delivery to the right socket, in
+    order, and once a socket closed its handler has left (NUMSUB 0, PUBLISH 0) at once."""
+    with TestClient(starlette_app) as client:
+        def online_is(uid, n):
+            deadline = time.monotonic() + WAIT
+            while client.get(f"/online/{uid}").json() != {"online": n}:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"user {uid}: NUMSUB did not become {n}")
+                time.sleep(0.01)
+
+        with client.websocket_connect("/ws/1") as u1, client.websocket_connect("/ws/2") as u2:
+            online_is(1, 1)
+            online_is(2, 1)
+            for i in range(50):
+                uid = 1 + i % 2
+                eq(client.post(f"/notify/{uid}", content=f"n{i} \u2713").json(), {"receivers": 1}, "POST /notify")
+            for i in range(50):
+                eq((u1 if i % 2 == 0 else u2).receive_text(), f"n{i} \u2713", f"notification {i}")
+            with client.websocket_connect("/ws/1") as u1bis:  # the same user on a second tab
+                online_is(1, 2)
+                eq(client.post("/notify/1", content="both tabs").json(), {"receivers": 2}, "two tabs")
+                eq(u1.receive_text(), "both tabs", "first tab")
+                eq(u1bis.receive_text(), "both tabs", "second tab")
+            # the tab's handler has unsubscribed and closed before the TestClient returned
+            eq(client.get("/online/1").json(), {"online": 1}, "NUMSUB right after a tab closed")
+            eq(client.post("/notify/2", content="last").json(), {"receivers": 1}, "POST /notify")
+            eq(u2.receive_text(), "last", "u2 got only its own notifications")
+        eq(client.get("/online/1").json(), {"online": 0}, "NUMSUB right after u1 left")
+        eq(client.get("/online/2").json(), {"online": 0}, "NUMSUB right after u2 left")
+        eq(client.post("/notify/1", content="gone").json(), {"receivers": 0}, "PUBLISH after leaving")
+
+
 if __name__ == "__main__":
-    main("fastapi-style", f"redis-py {redis.__version__} (redis.asyncio, FastAPI/Starlette WebSocket pattern)")
+    main("fastapi-style", f"redis-py {redis.__version__} (redis.asyncio, FastAPI/Starlette WebSocket pattern), "
+                          f"starlette {starlette.__version__}")
