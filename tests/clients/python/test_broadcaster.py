@@ -100,7 +100,7 @@ async def several_channels_and_subscribers(proto):
 async def unsubscribe_keeps_other_subscribers():
     r = raw()
     async with Broadcast(url(2)) as b1, Broadcast(url(3)) as pub:
-        async with b1.subscribe("bc.u.a") as keep, b1.subscribe("bc.u.b") as other:
+        async with b1.subscribe("bc.u.a") as keep, b1.subscribe("bc.u.b"):
             async with b1.subscribe("bc.u.a") as leaving:
                 await settle(r, {"bc.u.a": 1, "bc.u.b": 1})
                 await pub.publish("bc.u.a", "both")
