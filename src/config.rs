@@ -40,8 +40,12 @@ pub struct Config {
     /// Largest bulk argument accepted, bytes (`proto-max-bulk-len`). Past it:
     /// `-ERR Protocol error: invalid bulk length` and close. Default 512 MiB.
     pub proto_max_bulk_len: u64,
-    /// Bytes one client may have buffered in a not yet complete command
-    /// (`client-query-buffer-limit`). Past it the client is closed and logged. Default 1 GiB.
+    /// Bytes one client may hold in commands not yet run (`client-query-buffer-limit`):
+    /// unparsed input, the arguments of a partial command (payload, headers and one
+    /// handle per argument slot, so millions of empty arguments count), and, as in
+    /// Redis since redis#12961, the commands queued in MULTI (`multi-mem`). Past it the client is
+    /// closed without a reply, logged, and counted in INFO
+    /// `client_query_buffer_limit_disconnections`. Default 1 GiB; at least 1mb.
     pub client_query_buffer_limit: u64,
     /// Largest multibulk count `*<n>` accepted. Past it:
     /// `-ERR Protocol error: invalid multibulk length` and close. Default 2147483647 (Redis).

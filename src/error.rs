@@ -51,6 +51,8 @@ pub enum CmdError {
     CommandUnknownName,
     UnknownClientType(Bytes),
     InvalidClientId,
+    /// CLIENT LIST ID with an id that is not an integer.
+    InvalidClientIdList,
     NoSuchUser(Bytes),
     MaxClients,
 }
@@ -194,6 +196,7 @@ impl CmdError {
                 v.push(b'\'');
             }
             CmdError::InvalidClientId => v.extend_from_slice(b"ERR client-id should be greater than 0"),
+            CmdError::InvalidClientIdList => v.extend_from_slice(b"ERR Invalid client ID"),
             CmdError::NoSuchUser(u) => {
                 v.extend_from_slice(b"ERR No such user '");
                 v.extend_from_slice(c_str(u));

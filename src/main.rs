@@ -67,6 +67,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Installed before "Ready": from here on these signals are handled, not fatal.
+        survive_signals();
         for addr in server.local_addrs() {
             info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
         }
@@ -88,5 +90,37 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => info!(signal = "SIGTERM", "received"),
         _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "received"),
+    }
+}
+
+/// Signals Redis survives must not end respub; their default action is to terminate.
+/// - SIGHUP (logrotate, a closed terminal): Redis ignores it (server.c `initServer`:
+///   `signal(SIGHUP, SIG_IGN)`). There is no log file setting yet, so there is nothing
+///   to reopen: it is logged and otherwise ignored.
+/// - SIGALRM: Redis handles it (its watchdog handler logs a stack trace and goes on).
+///
+/// redis-server 7.0.15 keeps answering after `kill -HUP` and `kill -ALRM` and dies on
+/// USR1, USR2, QUIT and the rest, which keep their default action here too. SIGPIPE,
+/// which Redis also ignores, is already ignored by the Rust runtime.
+fn survive_signals() {
+    use tokio::signal::unix::{signal, SignalKind};
+    for (kind, name, note) in [
+        (
+            SignalKind::hangup(),
+            "SIGHUP",
+            "no log file to reopen; continuing",
+        ),
+        (SignalKind::alarm(), "SIGALRM", "continuing"),
+    ] {
+        match signal(kind) {
+            Ok(mut stream) => {
+                tokio::spawn(async move {
+                    while stream.recv().await.is_some() {
+                        info!(signal = name, "received; {note}");
+                    }
+                });
+            }
+            Err(e) => error!(signal = name, error = %e, "cannot handle; it would end respub"),
+        }
     }
 }

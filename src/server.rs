@@ -3,6 +3,7 @@
 //! cancellation token and one task tracker.
 
 use crate::config::Config;
+use crate::conn::arrival::{Sequencer, Stamp};
 use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason, outbox::Limits};
 use crate::registry::Registry;
 use crate::resp::DecodeLimits;
@@ -10,11 +11,12 @@ use crate::stats::Stats;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
@@ -38,6 +40,12 @@ pub struct Shared {
     pub port: AtomicU16,
     pub config_file: Option<String>,
     next_id: AtomicU64,
+    /// Arrival order across connections (`conn::arrival`).
+    pub arrival: Arc<Sequencer>,
+    /// Connections that may still run commands; shutdown drains output once it is 0.
+    pub readers: AtomicUsize,
+    /// Notified when `readers` drops to 0.
+    pub quiesced: Notify,
 }
 
 impl Shared {
@@ -71,6 +79,9 @@ impl Shared {
             run_id,
             config_file,
             next_id: AtomicU64::new(1),
+            arrival: Arc::default(),
+            readers: AtomicUsize::new(0),
+            quiesced: Notify::new(),
         }
     }
 
@@ -122,6 +133,26 @@ impl Shared {
             max_multibulk_len: c.max_multibulk_len as usize,
             max_inline_len: c.max_inline_len as usize,
         }
+    }
+    // ---- Hook added by the hostile branch (issue 11): atomic CONFIG SET. ----
+
+    /// Runs `f` on the settings as one read-modify-write under the write lock, so two
+    /// concurrent CONFIG SETs cannot lose each other's change. The result is installed
+    /// (with the hot-path copies refreshed) only if `f` succeeds. `f` must not call
+    /// back into `Shared`'s config accessors (the lock is held).
+    pub fn update_config<E>(&self, f: impl FnOnce(&mut Config) -> Result<(), E>) -> Result<(), E> {
+        let mut current = self.config.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = current.clone();
+        f(&mut next)?;
+        self.limits
+            .set(next.output_limit_pubsub, next.output_limit_normal);
+        self.reply_pause_bytes
+            .store(next.reply_pause_bytes, Relaxed);
+        self.query_buffer_limit
+            .store(next.client_query_buffer_limit, Relaxed);
+        self.maxclients.store(next.maxclients, Relaxed);
+        *current = next;
+        Ok(())
     }
 }
 
@@ -248,8 +279,18 @@ async fn accept_loop(
         let id = shared.next_id.fetch_add(1, Relaxed);
         let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
         shared.clients.insert(client.clone());
+        // Bytes may already wait in the socket, and no wake will stamp them: the new
+        // connection holds its place in arrival order from here (`conn::arrival`).
+        let stamp = Stamp::new(shared.arrival.clone(), id);
+        stamp.hold();
         debug!(client = id, peer = %addr, "accepted");
-        tracker.spawn(conn::serve(shared.clone(), stream, client, token.clone()));
+        tracker.spawn(conn::serve(
+            shared.clone(),
+            stream,
+            client,
+            stamp,
+            token.clone(),
+        ));
     }
 }
 
@@ -262,14 +303,27 @@ async fn reject(mut stream: TcpStream) {
     .await;
 }
 
-/// Once a second: soft output limits and idle timeouts (Redis's clientsCron), ops/sec.
+/// Every 100 ms: soft output limits of clients over them (so a limit fires within
+/// 100 ms of its seconds). Once a second: idle timeouts (Redis's clientsCron), ops/sec.
 async fn cron(shared: Arc<Shared>, token: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    const TICK: Duration = Duration::from_millis(100);
+    let mut tick = tokio::time::interval(TICK);
     let mut last_commands = shared.stats.commands.load(Relaxed);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        ticks += 1;
+        let clients = shared.clients.snapshot();
+        for c in &clients {
+            if c.outbox.over_soft_limit() {
+                c.outbox.check_soft_limit(&shared.limits);
+            }
+        }
+        if !ticks.is_multiple_of(10) {
+            continue;
         }
         let commands = shared.stats.commands.load(Relaxed);
         shared
@@ -278,8 +332,7 @@ async fn cron(shared: Arc<Shared>, token: CancellationToken) {
             .store(commands.saturating_sub(last_commands), Relaxed);
         last_commands = commands;
         let timeout = shared.config().timeout;
-        for c in shared.clients.snapshot() {
-            c.outbox.check_soft_limit(&shared.limits);
+        for c in clients {
             // Subscribers are exempt from `timeout`, as in Redis.
             if timeout > 0 && !c.is_pubsub() && c.idle_secs() > timeout {
                 debug!(client = c.id, reason = "timeout", "closing idle client");

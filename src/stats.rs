@@ -16,6 +16,8 @@ pub struct Stats {
     pub output_limit_disconnections: AtomicU64,
     /// Clients closed for crossing `client-query-buffer-limit`.
     pub query_limit_disconnections: AtomicU64,
+    /// Clients closed for a malformed request (logged at debug only, rate-limited).
+    pub protocol_errors: AtomicU64,
     /// Clients with at least one subscription (a gauge, not reset by RESETSTAT).
     pub pubsub_clients: AtomicI64,
 }
@@ -33,6 +35,7 @@ impl Stats {
             &self.error_replies,
             &self.output_limit_disconnections,
             &self.query_limit_disconnections,
+            &self.protocol_errors,
         ] {
             c.store(0, Relaxed);
         }

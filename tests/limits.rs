@@ -293,3 +293,148 @@ async fn unauthenticated_clients_get_small_request_limits() {
     ok.roundtrip(&cmd(&["AUTH", "pw"]), b"+OK\r\n").await;
     ok.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
 }
+
+/// Resident memory of a server process, in KiB (Linux /proc).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// The CLIENT LIST field `name` of the client whose line contains `marker`.
+async fn client_field(admin: &mut Client, marker: &str, name: &str) -> u64 {
+    admin.send(&cmd(&["CLIENT", "LIST"])).await;
+    let list = String::from_utf8(admin.read_frame().await).unwrap();
+    list.lines()
+        .filter(|l| l.contains(marker))
+        .find_map(|l| {
+            l.split(' ')
+                .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} for {marker} in {list}"))
+}
+
+#[tokio::test]
+async fn empty_argument_flood_is_stopped_at_the_query_buffer_limit() {
+    // Issue 11: `*2000000000` and then millions of `$0` arguments used to count as 0
+    // bytes against client-query-buffer-limit (CLIENT LIST qbuf=0) while the argument
+    // vector grew without bound.
+    let mut server = respub(&["--client-query-buffer-limit", "1mb"]).await;
+    let pid = server.pid();
+    let before = rss_kib(pid);
+    let mut flood = server.connect().await;
+    flood.send(b"*2000000000\r\n").await;
+    let batch: Vec<u8> = b"$0\r\n\r\n".repeat(10_000);
+    flood.send(&batch[..6 * 1000]).await;
+    // Well under the limit: the partial command shows in qbuf, argument slots included.
+    let mut admin = server.connect().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let qbuf = client_field(&mut admin, "cmd=NULL", "qbuf").await;
+        if qbuf >= 1000 * (6 + 8) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "qbuf stayed {qbuf}");
+    }
+    // 500 x 10k arguments (5 million) would be hundreds of MB of argument slots.
+    let mut closed = false;
+    for _ in 0..500 {
+        if flood.try_send(&batch).await.is_err() {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        flood.expect_eof().await;
+    }
+    admin.send(&cmd(&["INFO", "stats"])).await;
+    let info = String::from_utf8(admin.read_frame().await).unwrap();
+    assert!(
+        info.contains("client_query_buffer_limit_disconnections:1\r\n"),
+        "{info}"
+    );
+    let after = rss_kib(pid);
+    assert!(
+        after < before + 64 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    assert!(server.is_running());
+    still_serves(&server).await;
+}
+
+#[tokio::test]
+async fn multi_queue_counts_toward_the_query_buffer_limit() {
+    // Redis since redis#12961 (7.4; not in redis-server 7.0.15): commands queued in
+    // MULTI count as query buffer.
+    let server = respub(&["--client-query-buffer-limit", "1mb"]).await;
+    let mut tx = server.connect().await;
+    tx.roundtrip(&cmd(&["CLIENT", "SETNAME", "tx"]), b"+OK\r\n")
+        .await;
+    tx.roundtrip(&cmd(&["MULTI"]), b"+OK\r\n").await;
+    let payload = vec![b'm'; 64 * 1024];
+    let publish = cmd(&[b"PUBLISH".as_slice(), b"ch", &payload]);
+    for _ in 0..4 {
+        tx.roundtrip(&publish, b"+QUEUED\r\n").await;
+    }
+    let mut admin = server.connect().await;
+    assert_eq!(client_field(&mut admin, "name=tx", "multi").await, 4);
+    let multi_mem = client_field(&mut admin, "name=tx", "multi-mem").await;
+    assert!(multi_mem >= 4 * 64 * 1024, "multi-mem={multi_mem}");
+    // 32 x 64 KiB = 2 MiB queued is past the 1 MiB limit: closed without a reply.
+    let mut closed = false;
+    for _ in 0..28 {
+        if tx.try_send(&publish).await.is_err() {
+            closed = true;
+            break;
+        }
+        match tx.try_read_frame().await {
+            Ok(reply) => assert_eq!(reply, b"+QUEUED\r\n"),
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "a 2 MiB MULTI queue was accepted");
+    admin.send(&cmd(&["INFO", "stats"])).await;
+    let info = String::from_utf8(admin.read_frame().await).unwrap();
+    assert!(
+        info.contains("client_query_buffer_limit_disconnections:1\r\n"),
+        "{info}"
+    );
+    still_serves(&server).await;
+}
+
+#[tokio::test]
+async fn doomed_transaction_queues_nothing() {
+    // Redis's queueMultiCommand stores nothing once EXEC is bound to fail, but still
+    // answers QUEUED.
+    let server = respub(&[]).await;
+    let mut tx = server.connect().await;
+    tx.roundtrip(&cmd(&["CLIENT", "SETNAME", "doomed"]), b"+OK\r\n")
+        .await;
+    tx.roundtrip(&cmd(&["MULTI"]), b"+OK\r\n").await;
+    tx.roundtrip(&cmd(&["PUBLISH", "ch", "one"]), b"+QUEUED\r\n")
+        .await;
+    tx.send(&cmd(&["PUBLISH", "ch"])).await;
+    tx.expect(b"-ERR wrong number of arguments for 'publish' command\r\n")
+        .await;
+    tx.roundtrip(&cmd(&["PUBLISH", "ch", "two"]), b"+QUEUED\r\n")
+        .await;
+    let mut admin = server.connect().await;
+    assert_eq!(client_field(&mut admin, "name=doomed", "multi").await, 1);
+    tx.roundtrip(
+        &cmd(&["EXEC"]),
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+    )
+    .await;
+    assert_eq!(
+        client_field(&mut admin, "name=doomed", "multi-mem").await,
+        0
+    );
+    still_serves(&server).await;
+}

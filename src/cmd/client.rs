@@ -6,8 +6,10 @@ use crate::conn::client::Client;
 use crate::conn::outbox::CloseReason;
 use crate::error::CmdError;
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 pub fn id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     let id = ctx.client.id as i64;
@@ -70,6 +72,9 @@ pub fn setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Read chunk the `qbuf-free` / `rbs` fields are reported against.
+const QBUF_CHUNK: u64 = 16 * 1024;
+
 /// One CLIENT LIST / CLIENT INFO line, fields in Redis 7.2's order.
 pub fn client_line(c: &Client) -> String {
     let names = c.names();
@@ -90,6 +95,14 @@ pub fn client_line(c: &Client) -> String {
     }
     let omem = c.outbox.queued();
     let qbuf = c.qbuf.load(Relaxed);
+    let multi_mem = c.multi_mem.load(Relaxed);
+    // respub has no fixed-size query buffer; report what is left of the 16 KiB read
+    // chunk the pending bytes would occupy (Redis: sdsavail of its query buffer).
+    let qbuf_free = if qbuf == 0 {
+        0
+    } else {
+        QBUF_CHUNK - qbuf % QBUF_CHUNK
+    };
     let last = c.last_cmd.load(Relaxed);
     let cmd = if last == usize::MAX {
         "NULL"
@@ -99,7 +112,7 @@ pub fn client_line(c: &Client) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -114,10 +127,12 @@ pub fn client_line(c: &Client) -> String {
         c.ssub.load(Relaxed),
         c.multi.load(Relaxed),
         qbuf,
-        if qbuf == 0 { 0 } else { 16 * 1024u64.saturating_sub(qbuf % (16 * 1024)) },
-        if qbuf == 0 { 0 } else { 16 * 1024 },
+        qbuf_free,
+        c.argv_mem.load(Relaxed),
+        multi_mem,
+        if qbuf == 0 { 0 } else { QBUF_CHUNK },
         omem,
-        omem + qbuf + 1024,
+        omem + qbuf + multi_mem + 1024,
         cmd,
         c.resp.load(Relaxed),
         text(&names.lib_name),
@@ -165,33 +180,45 @@ fn unknown_client_type(v: &[u8]) -> CmdError {
 
 /// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]
 pub fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
-    let mut want_type = None;
-    let mut ids: Option<Vec<u64>> = None;
-    if args.len() == 4 && args[2].eq_ignore_ascii_case(b"type") {
-        want_type = Some(parse_type(&args[3]).ok_or_else(|| unknown_client_type(&args[3]))?);
-    } else if args.len() >= 4 && args[2].eq_ignore_ascii_case(b"id") {
-        let mut v = Vec::new();
-        for a in &args[3..] {
-            let id = parse_i64(a)
-                .ok()
-                .filter(|&i| i > 0)
-                .ok_or(CmdError::InvalidClientId)?;
-            v.push(id as u64);
-        }
-        ids = Some(v);
-    } else if args.len() != 2 {
-        return Err(CmdError::Syntax);
-    }
     let mut text = String::new();
-    for c in ctx.shared.clients.snapshot() {
-        if want_type.is_some_and(|t| t != type_of(&c)) {
-            continue;
-        }
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
-            continue;
-        }
-        text.push_str(&client_line(&c));
+    let mut push = |c: &Client| {
+        text.push_str(&client_line(c));
         text.push('\n');
+    };
+    if args.len() == 4 && args[2].eq_ignore_ascii_case(b"type") {
+        let want = parse_type(&args[3]).ok_or_else(|| unknown_client_type(&args[3]))?;
+        ctx.shared
+            .clients
+            .snapshot()
+            .iter()
+            .filter(|c| type_of(c) == want)
+            .for_each(|c| push(c));
+    } else if args.len() >= 4 && args[2].eq_ignore_ascii_case(b"id") {
+        let mut ids = Vec::with_capacity(args.len() - 3);
+        for a in &args[3..] {
+            ids.push(parse_i64(a).map_err(|_| CmdError::InvalidClientIdList)?);
+        }
+        // One pass over the clients, then a lookup per id: ids + clients, not
+        // ids x clients. Lines come in argument order, a repeated id repeats its line,
+        // and an unknown id (0 and negatives included) is skipped; only a non-integer
+        // is an error (redis-server 7.0.15: `getLongLongFromObjectOrReply(...,
+        // "Invalid client ID")`).
+        let by_id: HashMap<u64, Arc<Client>> = ctx
+            .shared
+            .clients
+            .snapshot()
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        for id in ids {
+            if let Some(c) = u64::try_from(id).ok().and_then(|id| by_id.get(&id)) {
+                push(c);
+            }
+        }
+    } else if args.len() == 2 {
+        ctx.shared.clients.snapshot().iter().for_each(|c| push(c));
+    } else {
+        return Err(CmdError::Syntax);
     }
     ctx.reply().verbatim(b"txt", text.as_bytes());
     Ok(())
@@ -360,4 +387,28 @@ const HELP: &[&str] = &[
 pub fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     help_lines(ctx, HELP);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(line: &'a str, name: &str) -> &'a str {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    }
+
+    #[test]
+    fn qbuf_free_is_what_is_left_of_the_read_chunk() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let c = Client::new(1, addr, addr, -1);
+        assert_eq!(field(&client_line(&c), "qbuf-free"), "0");
+        c.qbuf.store(100, Relaxed);
+        let line = client_line(&c);
+        assert_eq!(field(&line, "qbuf"), "100");
+        assert_eq!(field(&line, "qbuf-free"), (16 * 1024 - 100).to_string());
+        c.multi_mem.store(4096, Relaxed);
+        assert_eq!(field(&client_line(&c), "multi-mem"), "4096");
+    }
 }

@@ -91,26 +91,29 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("config|set"));
     }
-    let mut next = ctx.shared.config();
-    for pair in args[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-        let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let known = values(&next).iter().any(|(k, _)| *k == name);
-        if !known {
-            return Err(CmdError::ConfigUnknownOption("SET", pair[0].clone()));
+    // One read-modify-write under the config lock: two clients setting different
+    // parameters at the same time both keep their change (issue 11).
+    ctx.shared.update_config(|next| {
+        for pair in args[2..].chunks(2) {
+            let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            let known = values(next).iter().any(|(k, _)| *k == name);
+            if !known {
+                return Err(CmdError::ConfigUnknownOption("SET", pair[0].clone()));
+            }
+            if !MUTABLE.contains(&name.as_str()) {
+                return Err(CmdError::ConfigImmutable(pair[0].clone()));
+            }
+            if let Err(e) = next.apply(&name, &value) {
+                return Err(CmdError::ConfigInvalidArgument(
+                    pair[0].clone(),
+                    pair[1].clone(),
+                    e.0,
+                ));
+            }
         }
-        if !MUTABLE.contains(&name.as_str()) {
-            return Err(CmdError::ConfigImmutable(pair[0].clone()));
-        }
-        if let Err(e) = next.apply(&name, &value) {
-            return Err(CmdError::ConfigInvalidArgument(
-                pair[0].clone(),
-                pair[1].clone(),
-                e.0,
-            ));
-        }
-    }
-    ctx.shared.set_config(next);
+        Ok(())
+    })?;
     ctx.ok();
     Ok(())
 }

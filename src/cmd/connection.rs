@@ -47,9 +47,7 @@ pub fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 /// RESET: back to a fresh connection's state, dropping subscriptions without frames.
 pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     subscribe::drop_all(ctx);
-    ctx.session.multi = None;
-    ctx.session.multi_dirty = false;
-    ctx.client.multi.store(-1, Relaxed);
+    super::multi::clear(ctx);
     ctx.session.reply = Default::default();
     // Replies were off when RESET started; Redis clears the flag first and answers.
     ctx.out_unsilence();
@@ -63,10 +61,10 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// The outbox switches when the reply is queued (outbox rule 5), not here.
 fn set_proto(ctx: &mut Ctx<'_>, proto: Proto) {
     ctx.session.proto = proto;
     ctx.client.resp.store(proto.version() as u8, Relaxed);
-    ctx.client.outbox.set_resp3(proto == Proto::Resp3);
 }
 
 /// Checks a username/password pair against the `default` user.
@@ -77,8 +75,20 @@ fn credentials_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
     match ctx.shared.requirepass() {
         // `default` is `nopass` without requirepass: any password is accepted.
         None => true,
-        Some(p) => p == pass,
+        Some(p) => password_matches(&p, pass),
     }
+}
+
+/// Compares passwords in a time that does not depend on where they first differ (or
+/// on their lengths): both sides are hashed with SHA-256, as Redis stores and checks
+/// ACL passwords (acl.c `ACLHashPassword`), and the digests are compared in constant
+/// time.
+fn password_matches(configured: &[u8], given: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(configured)
+        .ct_eq(&Sha256::digest(given))
+        .into()
 }
 
 pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
@@ -209,4 +219,18 @@ pub fn security_warning(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdErr
     ctx.session.close_after_reply = true;
     ctx.client.kill(CloseReason::Killed);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::password_matches;
+
+    #[test]
+    fn password_compare_is_exact() {
+        assert!(password_matches(b"secret", b"secret"));
+        assert!(!password_matches(b"secret", b"secreT"));
+        assert!(!password_matches(b"secret", b"secret "));
+        assert!(!password_matches(b"secret", b""));
+        assert!(password_matches(b"", b""));
+    }
 }

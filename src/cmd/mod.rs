@@ -68,6 +68,16 @@ impl Ctx<'_> {
         self.reply().error(&e.to_reply());
     }
 
+    /// Holds racing deliveries back until this command's reply is queued (the outbox's
+    /// rules 2 and 3): called right before a command's effect on the registry.
+    /// `subscribing` is true when the command adds subscriptions.
+    pub fn cork(&mut self, subscribing: bool) {
+        if !self.session.corked || subscribing {
+            self.client.outbox.cork(subscribing);
+            self.session.corked = true;
+        }
+    }
+
     /// CLIENT REPLY ON answers although replies were off when it started.
     pub fn out_unsilence(&mut self) {
         self.out.silenced = false;
@@ -111,18 +121,10 @@ pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<
         Err(e) => reject(ctx, &e, is_exec),
         Ok(spec) => {
             ctx.client.last_cmd.store(spec.addr(), Relaxed);
-            let queue = ctx.session.multi.as_mut();
-            match queue {
-                Some(queue) if spec.flags & flags::NOT_QUEUED == 0 => {
-                    queue.push(args);
-                    ctx.client.multi.store(queue.len() as i64, Relaxed);
-                    ctx.reply().simple("QUEUED");
-                }
-                _ => {
-                    if let Err(e) = (spec.handler)(ctx, &args) {
-                        ctx.error(&e);
-                    }
-                }
+            if ctx.session.multi.is_some() && spec.flags & flags::NOT_QUEUED == 0 {
+                multi::queue(ctx, args);
+            } else if let Err(e) = (spec.handler)(ctx, &args) {
+                ctx.error(&e);
             }
         }
     }
@@ -134,7 +136,7 @@ fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdEr
     if !arity_ok(spec.arity, args.len()) {
         return Err(CmdError::WrongArity(spec.name));
     }
-    if !ctx.session.authenticated && spec.flags & flags::NO_AUTH == 0 {
+    if spec.flags & flags::NO_AUTH == 0 && auth_required(ctx.shared, ctx.session) {
         return Err(CmdError::NoAuth);
     }
     if ctx.session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
@@ -143,13 +145,20 @@ fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdEr
     Ok(())
 }
 
+/// Redis `authRequired`: the client never authenticated and the `default` user has a
+/// password. Checked per command, not fixed at connect time, so `CONFIG SET
+/// requirepass ""` lets in connections that were opened earlier and never sent AUTH
+/// (redis-server 7.0.15 answers their PING with PONG), and setting a password again
+/// shuts them out again (`authenticated` itself is never set by clearing it).
+pub fn auth_required(shared: &Shared, session: &Session) -> bool {
+    !session.authenticated && shared.requirepass().is_some()
+}
+
 fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
     if is_exec {
         // A rejected EXEC, in MULTI or not, discards any transaction and says why
         // (Redis's execCommandAbort).
-        ctx.session.multi = None;
-        ctx.session.multi_dirty = false;
-        ctx.client.multi.store(-1, Relaxed);
+        multi::clear(ctx);
         let reason = e.to_reply();
         let reason = reason.strip_prefix(b"ERR ").unwrap_or(&reason);
         ctx.error(&CmdError::ExecAbortBecause(Bytes::copy_from_slice(reason)));

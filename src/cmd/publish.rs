@@ -5,20 +5,31 @@ use super::Ctx;
 use crate::error::CmdError;
 use bytes::Bytes;
 
+/// A subscriber's own deliveries follow its reply (Redis 7.2+, outbox rule 3).
+fn cork_if_subscribed(ctx: &mut Ctx<'_>) {
+    if ctx.session.subs.total() > 0 {
+        ctx.cork(false);
+    }
+}
+
 pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .publish(&args[1], &args[2], &ctx.shared.limits);
+    ctx.session.deliveries += n as u64;
     ctx.reply().int(n as i64);
     Ok(())
 }
 
 pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .spublish(&args[1], &args[2], &ctx.shared.limits);
+    ctx.session.deliveries += n as u64;
     ctx.reply().int(n as i64);
     Ok(())
 }

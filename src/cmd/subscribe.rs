@@ -56,7 +56,8 @@ fn frame(ctx: &mut Ctx<'_>, word: &str, name: Option<&[u8]>, count: i64) {
     e.int(count);
 }
 
-/// Publishes the new counts to CLIENT LIST / INFO and the outbox's limit class.
+/// Publishes the new counts to CLIENT LIST / INFO. The outbox's limit class follows
+/// when the command ends (outbox rule 7).
 fn counts_changed(ctx: &mut Ctx<'_>, was_pubsub: bool) {
     let subs = &ctx.session.subs;
     ctx.client.sub.store(subs.channels.len() as u32, Relaxed);
@@ -66,7 +67,6 @@ fn counts_changed(ctx: &mut Ctx<'_>, was_pubsub: bool) {
         .store(subs.shard_channels.len() as u32, Relaxed);
     let is_pubsub = subs.total() > 0;
     if is_pubsub != was_pubsub {
-        ctx.client.outbox.set_pubsub(is_pubsub);
         let delta = if is_pubsub { 1 } else { -1 };
         ctx.shared.stats.pubsub_clients.fetch_add(delta, Relaxed);
     }
@@ -88,6 +88,8 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
         let count = kind.count(&ctx.session.subs);
         frame(ctx, kind.words().0, Some(name), count);
     }
+    // The effect point: deliveries from here on follow the confirmations (outbox rule 2).
+    ctx.cork(true);
     let registry = &ctx.shared.registry;
     let outbox = &ctx.client.outbox;
     match kind {

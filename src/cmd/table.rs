@@ -16,8 +16,9 @@ pub mod flags {
     pub const NO_AUTH: u32 = 2;
     /// Executed at once even inside MULTI.
     pub const NOT_QUEUED: u32 = 4;
-    /// May add subscriptions (the connection corks its outbox around it).
-    pub const SUBSCRIBES: u32 = 8;
+    /// Reads or changes who is subscribed: runs only after commands that other
+    /// connections read earlier (`conn::arrival`).
+    pub const ORDERED: u32 = 8;
 }
 use flags::*;
 
@@ -89,8 +90,8 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn may_subscribe(&self) -> bool {
-        self.flags & SUBSCRIBES != 0
+    pub fn ordered(&self) -> bool {
+        self.flags & ORDERED != 0
     }
 
     /// A stable identity for CLIENT LIST's `cmd=` (see `by_addr`).
@@ -183,28 +184,28 @@ macro_rules! spec {
 const PUBSUB_FLAGS: &[&str] = &["pubsub", "noscript", "loading", "stale"];
 
 pub static COMMANDS: &[Spec] = &[
-    spec!("subscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::subscribe, "pubsub", "2.0.0",
+    spec!("subscribe", -2, PUBSUB_CONTEXT | ORDERED, subscribe::subscribe, "pubsub", "2.0.0",
         "Listens for messages published to channels.", "O(N) where N is the number of channels to subscribe to.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("channel", "string")]),
-    spec!("unsubscribe", -1, PUBSUB_CONTEXT, subscribe::unsubscribe, "pubsub", "2.0.0",
+    spec!("unsubscribe", -1, PUBSUB_CONTEXT | ORDERED, subscribe::unsubscribe, "pubsub", "2.0.0",
         "Stops listening to messages posted to channels.", "O(N) where N is the number of channels to unsubscribe.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("channel", "string")]),
-    spec!("psubscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::psubscribe, "pubsub", "2.0.0",
+    spec!("psubscribe", -2, PUBSUB_CONTEXT | ORDERED, subscribe::psubscribe, "pubsub", "2.0.0",
         "Listens for messages published to channels that match one or more patterns.", "O(N) where N is the number of patterns to subscribe to.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("pattern", "pattern")]),
-    spec!("punsubscribe", -1, PUBSUB_CONTEXT, subscribe::punsubscribe, "pubsub", "2.0.0",
+    spec!("punsubscribe", -1, PUBSUB_CONTEXT | ORDERED, subscribe::punsubscribe, "pubsub", "2.0.0",
         "Stops listening to messages published to channels that match one or more patterns.", "O(N) where N is the number of patterns to unsubscribe.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("pattern", "pattern")]),
-    spec!("ssubscribe", -2, PUBSUB_CONTEXT | SUBSCRIBES, subscribe::ssubscribe, "pubsub", "7.0.0",
+    spec!("ssubscribe", -2, PUBSUB_CONTEXT | ORDERED, subscribe::ssubscribe, "pubsub", "7.0.0",
         "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[many("shardchannel", "string")]),
-    spec!("sunsubscribe", -1, PUBSUB_CONTEXT, subscribe::sunsubscribe, "pubsub", "7.0.0",
+    spec!("sunsubscribe", -1, PUBSUB_CONTEXT | ORDERED, subscribe::sunsubscribe, "pubsub", "7.0.0",
         "Stops listening to messages posted to shard channels.", "O(N) where N is the number of shard channels to unsubscribe.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
-    spec!("publish", 3, 0, publish::publish, "pubsub", "2.0.0",
+    spec!("publish", 3, ORDERED, publish::publish, "pubsub", "2.0.0",
         "Posts a message to a channel.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("channel", "string"), arg("message", "string")]),
-    spec!("spublish", 3, 0, publish::spublish, "pubsub", "7.0.0",
+    spec!("spublish", 3, ORDERED, publish::spublish, "pubsub", "7.0.0",
         "Post a message to a shard channel", "O(N) where N is the number of clients subscribed to the receiving shard channel.",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("shardchannel", "key"), arg("message", "string")]),
     spec!("pubsub", -2, 0, not_a_command, "pubsub", "2.8.0",
@@ -219,7 +220,7 @@ pub static COMMANDS: &[Spec] = &[
     spec!("quit", -1, PUBSUB_CONTEXT | NO_AUTH | NOT_QUEUED, connection::quit, "connection", "1.0.0",
         "Closes the connection.", "O(1)",
         info: &["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], acl: &["fast", "connection"], args: &[]),
-    spec!("reset", 1, PUBSUB_CONTEXT | NO_AUTH | NOT_QUEUED, connection::reset, "connection", "6.2.0",
+    spec!("reset", 1, PUBSUB_CONTEXT | NO_AUTH | NOT_QUEUED | ORDERED, connection::reset, "connection", "6.2.0",
         "Resets the connection.", "O(1)",
         info: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], acl: &["fast", "connection"], args: &[]),
     spec!("hello", -1, NO_AUTH, connection::hello, "connection", "6.0.0",
@@ -261,7 +262,7 @@ pub static COMMANDS: &[Spec] = &[
     spec!("multi", 1, NOT_QUEUED, multi::multi, "transactions", "1.2.0",
         "Starts a transaction.", "O(1)",
         info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
-    spec!("exec", 1, NOT_QUEUED | SUBSCRIBES, multi::exec, "transactions", "1.2.0",
+    spec!("exec", 1, NOT_QUEUED | ORDERED, multi::exec, "transactions", "1.2.0",
         "Executes all commands in a transaction.", "Depends on commands in the transaction",
         info: &["noscript", "loading", "stale", "skip_slowlog"], acl: &["slow", "transaction"], args: &[]),
     spec!("discard", 1, NOT_QUEUED, multi::discard, "transactions", "2.0.0",
@@ -275,19 +276,19 @@ pub static COMMANDS: &[Spec] = &[
 ];
 
 static PUBSUB_SUBS: &[Spec] = &[
-    spec!("pubsub|channels", -2, 0, pubsub::channels, "pubsub", "2.8.0",
+    spec!("pubsub|channels", -2, ORDERED, pubsub::channels, "pubsub", "2.8.0",
         "Returns the active channels.", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
-    spec!("pubsub|numsub", -2, 0, pubsub::numsub, "pubsub", "2.8.0",
+    spec!("pubsub|numsub", -2, ORDERED, pubsub::numsub, "pubsub", "2.8.0",
         "Returns a count of subscribers to channels.", "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("channel", "string")]),
-    spec!("pubsub|numpat", 2, 0, pubsub::numpat, "pubsub", "2.8.0",
+    spec!("pubsub|numpat", 2, ORDERED, pubsub::numpat, "pubsub", "2.8.0",
         "Returns a count of unique pattern subscriptions.", "O(1)",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[]),
-    spec!("pubsub|shardchannels", -2, 0, pubsub::shardchannels, "pubsub", "7.0.0",
+    spec!("pubsub|shardchannels", -2, ORDERED, pubsub::shardchannels, "pubsub", "7.0.0",
         "Returns the active shard channels.", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
-    spec!("pubsub|shardnumsub", -2, 0, pubsub::shardnumsub, "pubsub", "7.0.0",
+    spec!("pubsub|shardnumsub", -2, ORDERED, pubsub::shardnumsub, "pubsub", "7.0.0",
         "Returns the count of subscribers of shard channels.", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
     spec!("pubsub|help", 2, 0, pubsub::help, "pubsub", "6.2.0",

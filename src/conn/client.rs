@@ -42,6 +42,12 @@ pub struct Client {
     pub resp: AtomicU8,
     /// Bytes in the query buffer (CLIENT LIST qbuf).
     pub qbuf: AtomicU64,
+    // Hook added by the hostile branch (issue 11, MULTI queue bound); written only by
+    // cmd::multi / cmd::run on this client's own task.
+    /// Memory of the commands queued in MULTI (CLIENT LIST multi-mem).
+    pub multi_mem: AtomicU64,
+    /// Bytes held by the arguments of a command not yet complete (`argv-mem`).
+    pub argv_mem: AtomicU64,
 }
 
 impl Client {
@@ -63,6 +69,8 @@ impl Client {
             multi: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             qbuf: AtomicU64::new(0),
+            multi_mem: AtomicU64::new(0),
+            argv_mem: AtomicU64::new(0),
         }
     }
 

@@ -3,7 +3,18 @@
 //! whatever the outbox holds (its own replies and publishers' deliveries) with
 //! vectored writes. Reading, writing and outbox events are awaited in one `select!`, so
 //! an idle connection is one small future with no buffers.
+//!
+//! Ordering: within the connection, `outbox` (its module doc lists the rules) decides
+//! where racing deliveries go; across connections, `arrival` makes commands take effect
+//! in the order their bytes were read. Every command ends in `Outbox::finish_command`
+//! when it may have touched subscriptions or the protocol.
+//!
+//! Exit: whatever ends the task (EOF, QUIT, limit, shutdown, or a panic), `Conn`'s
+//! `Drop` removes its subscriptions, its arrival stamp and its `maxclients` slot. The
+//! normal path does it first, asynchronously and in slices, so a client leaving with a
+//! million subscriptions does not hold a worker thread (or a registry lock) for long.
 
+pub mod arrival;
 pub mod client;
 pub mod outbox;
 pub mod session;
@@ -11,19 +22,21 @@ pub mod session;
 use crate::cmd::{self, Ctx, Out};
 use crate::error::{protocol_error_text, ConnError};
 use crate::registry::Namespace;
-use crate::resp::{Decoder, Encoder, ProtocolError};
+use crate::resp::{Decoder, Encoder, Proto, ProtocolError};
 use crate::server::Shared;
+use arrival::Stamp;
 use bytes::{Buf, Bytes, BytesMut};
 use client::Client;
-use outbox::{CloseReason, Event};
-use session::Session;
+use outbox::{CloseReason, Event, Finish, Source};
+use session::{Session, Subscriptions};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::Waker;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// Bytes asked of the kernel per read when nothing bigger is pending.
 const READ_CHUNK: usize = 16 * 1024;
@@ -43,6 +56,15 @@ const DELIVERIES_PER_TURN: u64 = 16 * 1024;
 /// Most iovecs per write.
 const MAX_IOVECS: usize = 64;
 
+/// Subscriptions removed per registry call when a client leaves; the task yields
+/// between slices, so other clients on its worker are served meanwhile.
+const TEARDOWN_SLICE: usize = 1024;
+
+/// Output an unauthenticated client may have queued before it is closed: it can't make
+/// the server buffer replies to a pipeline of guesses it never reads (Redis 7.2.8+,
+/// CVE-2025-21605, uses the same 1 KiB).
+const UNAUTHENTICATED_OUTPUT: u64 = 1024;
+
 /// How a connection ended.
 #[derive(Debug)]
 enum End {
@@ -56,6 +78,22 @@ enum End {
 struct Conn {
     shared: Arc<Shared>,
     client: Arc<Client>,
+    stamp: Arc<Stamp>,
+    read_waker: Waker,
+    /// The ticket for bytes read after the last read, applied once its commands ran.
+    next_ticket: Option<u64>,
+    /// An ordered command read but set aside until earlier readers ran (`arrival`).
+    deferred: Option<Vec<Bytes>>,
+    /// This connection was first in arrival order for its current stamp.
+    order_ok: bool,
+    /// The protocol the outbox encodes deliveries in.
+    outbox_resp3: bool,
+    /// Counted in `Shared::readers` (cleared once it stops running commands).
+    reader: bool,
+    /// Replies were queued since the last write (`arrival` step 5).
+    replies_queued: bool,
+    /// Subscriptions, stamp and client slot are released (else `Drop` does it).
+    released: bool,
     session: Session,
     decoder: Decoder,
     rbuf: BytesMut,
@@ -75,10 +113,21 @@ pub async fn serve(
     shared: Arc<Shared>,
     stream: TcpStream,
     client: Arc<Client>,
+    stamp: Arc<Stamp>,
     token: CancellationToken,
 ) {
     let authenticated = shared.requirepass().is_none();
+    shared.readers.fetch_add(1, Relaxed);
     let mut conn = Conn {
+        read_waker: stamp.read_waker(),
+        stamp,
+        next_ticket: None,
+        deferred: None,
+        order_ok: false,
+        outbox_resp3: false,
+        reader: true,
+        replies_queued: false,
+        released: false,
         decoder: Decoder::new(shared.decode_limits()),
         session: Session {
             authenticated,
@@ -98,6 +147,7 @@ pub async fn serve(
         end = Err(ConnError::Protocol(e));
     }
     if matches!(end, Ok(End::Shutdown)) {
+        conn.stop_reading();
         conn.drain_on_shutdown(&stream).await;
     }
     let id = conn.client.id;
@@ -116,14 +166,40 @@ pub async fn serve(
             );
         }
         Err(ConnError::Protocol(p)) => {
-            info!(client = id, %peer, reason = "protocol_error", error = %String::from_utf8_lossy(&protocol_error_text(*p)));
+            // Redis logs these only at verbose: one bad client must not flood the log.
+            conn.shared.stats.protocol_errors.fetch_add(1, Relaxed);
+            if log_budget(&PROTOCOL_ERROR_LOG) {
+                debug!(client = id, %peer, reason = "protocol_error", error = %String::from_utf8_lossy(&protocol_error_text(*p)));
+            }
         }
         Err(ConnError::Limit(what)) => {
             warn!(client = id, %peer, reason = "limit", limit = what);
         }
         other => debug!(client = id, %peer, end = ?other, "client gone"),
     }
-    conn.cleanup();
+    conn.release().await;
+}
+
+/// Protocol-error log lines allowed per second (see `log_budget`).
+const PROTOCOL_ERROR_LOGS_PER_SEC: u64 = 10;
+/// The current second (high bits) and lines logged in it (low 16 bits).
+static PROTOCOL_ERROR_LOG: AtomicU64 = AtomicU64::new(0);
+
+/// Whether one more line fits in this second's budget.
+fn log_budget(slot: &AtomicU64) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let cur = slot.load(Relaxed);
+    let (sec, n) = (cur >> 16, cur & 0xffff);
+    let next = if sec == now {
+        (now << 16) | (n + 1).min(0xffff)
+    } else {
+        now << 16 | 1
+    };
+    slot.store(next, Relaxed);
+    sec != now || n < PROTOCOL_ERROR_LOGS_PER_SEC
 }
 
 impl Conn {
@@ -133,13 +209,18 @@ impl Conn {
         token: &CancellationToken,
     ) -> Result<End, ConnError> {
         let outbox = self.client.outbox.clone();
+        let stamp = self.stamp.clone();
+        let read_waker = self.read_waker.clone();
         loop {
             let want_write = !self.writing.is_empty() || outbox.has_data();
             if self.session.close_after_reply && !want_write {
                 return Ok(End::Closed);
             }
-            let read_ok = !self.session.close_after_reply
-                && outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed);
+            let read_ok = self.read_allowed();
+            if !read_ok {
+                // A paused or closing client must not hold others back (arrival step 4).
+                self.stamp.release();
+            }
             let more = read_ok && self.more_input;
             tokio::select! {
                 biased;
@@ -149,28 +230,47 @@ impl Conn {
                         return Ok(End::Outbox(reason));
                     }
                 }
+                // Reading comes before writing: a reply leaves only once the socket was
+                // found empty, so whatever the client sends in answer to it arrives with
+                // a wake and is stamped in arrival order (`arrival` steps 1 and 4).
+                r = std::future::poll_fn(|cx| stamp.poll_read_ready(stream, cx, &read_waker)),
+                    if read_ok && !more => {
+                    r?;
+                    if !self.read(stream, false)? {
+                        return Ok(End::Eof);
+                    }
+                }
                 r = stream.writable(), if want_write => {
                     r?;
-                    self.flush(stream)?;
+                    if self.flush(stream)? && !self.read(stream, true)? {
+                        return Ok(End::Eof);
+                    }
                 }
                 // Commands left over from a long batch run after other tasks had a turn.
                 _ = tokio::task::yield_now(), if more => {
                     self.more_input = false;
                     self.after_input()?;
                 }
-                r = stream.readable(), if read_ok && !more => {
-                    r?;
-                    if !self.read(stream)? {
-                        return Ok(End::Eof);
-                    }
-                }
             }
         }
     }
 
     /// Reads what the socket has and runs every complete command. Ok(false) on EOF.
-    fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
-        let read = if self.rbuf.is_empty() {
+    /// `direct` reads the socket itself instead of going by the driver's readiness,
+    /// which may not have caught up yet (`arrival` step 5).
+    fn read(&mut self, stream: &TcpStream, direct: bool) -> Result<bool, ConnError> {
+        // Readiness may have been set while the task ran, without a wake to stamp it.
+        self.stamp.hold();
+        self.order_ok = false;
+        let read = if direct {
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let socket = socket2::SockRef::from(stream);
+                let n = io::Read::read(&mut &*socket, &mut scratch[..])?;
+                self.rbuf.extend_from_slice(&scratch[..n]);
+                Ok(n)
+            })
+        } else if self.rbuf.is_empty() {
             // Nothing pending: read into this thread's scratch buffer and keep only what
             // arrived. A per-read 16 KiB allocation would leave every idle connection
             // owning heap pages it touched once.
@@ -194,6 +294,9 @@ impl Conn {
         match read {
             Ok(0) => return Ok(false),
             Ok(n) => {
+                if self.next_ticket.is_none() {
+                    self.next_ticket = Some(self.stamp.next_ticket());
+                }
                 self.shared
                     .stats
                     .net_input_bytes
@@ -213,9 +316,26 @@ impl Conn {
             self.protocol_error = Some(e);
         }
         self.push_replies();
+        if !self.more_input {
+            // Everything read so far has run (arrival step 3).
+            if let Some(t) = self.next_ticket.take() {
+                self.stamp.advance(t);
+                self.order_ok = false;
+            }
+        }
+        if cmd::auth_required(&self.shared, &self.session)
+            && self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
+        {
+            return Err(ConnError::Limit("unauthenticated-output"));
+        }
         let pending = self.rbuf.len() as u64 + self.decoder.pending_bytes() as u64;
         self.client.qbuf.store(pending, Relaxed);
-        if pending > self.shared.query_buffer_limit.load(Relaxed) {
+        self.client
+            .argv_mem
+            .store(self.decoder.argv_mem() as u64, Relaxed);
+        // Redis compares the query buffer and the MULTI queue together (#12961).
+        let held = pending + self.client.multi_mem.load(Relaxed);
+        if held > self.shared.query_buffer_limit.load(Relaxed) {
             self.shared
                 .stats
                 .query_limit_disconnections
@@ -254,11 +374,21 @@ impl Conn {
                 self.more_input = true;
                 break;
             }
-            match self
-                .decoder
-                .decode(&mut self.rbuf, self.session.authenticated)
-            {
-                Ok(Some(args)) => self.execute(args),
+            let args = match self.deferred.take() {
+                Some(args) => Ok(Some(args)),
+                None => {
+                    let authenticated = !cmd::auth_required(&self.shared, &self.session);
+                    self.decoder.decode(&mut self.rbuf, authenticated)
+                }
+            };
+            match args {
+                Ok(Some(args)) => {
+                    if !self.execute(args) {
+                        // Set aside until earlier readers ran; retried after a yield.
+                        self.more_input = true;
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     Encoder::new(&mut self.out.buf, self.session.proto)
@@ -272,19 +402,35 @@ impl Conn {
             if self.out.buf.len() >= REPLY_FLUSH {
                 self.push_replies();
             }
+            if self.out.buf.len() as u64 + self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
+                && cmd::auth_required(&self.shared, &self.session)
+            {
+                // Stop answering guesses the client does not read; after_input closes it.
+                break;
+            }
         }
         Ok(())
     }
 
-    fn execute(&mut self, args: Vec<Bytes>) {
-        self.batch_commands += 1;
+    /// Runs one command. Returns false, keeping `args` in `deferred`, when the command
+    /// must wait for connections that read earlier (`arrival` step 6).
+    fn execute(&mut self, args: Vec<Bytes>) -> bool {
         let found = cmd::lookup(&args);
-        // Deliveries that race with this command are held and written after its reply
-        // (see outbox): only needed when the client is or may become a subscriber.
-        let cork = self.session.subs.total() > 0 || found.as_ref().is_ok_and(|s| s.may_subscribe());
-        if cork {
-            self.client.outbox.cork();
+        #[cfg(debug_assertions)]
+        if args[0].eq_ignore_ascii_case(b"respub-debug-panic") {
+            // Tests prove that a panicking connection task leaks nothing (see Drop).
+            panic!("respub-debug-panic: a test asked this connection task to panic");
         }
+        if found.as_ref().is_ok_and(|s| s.ordered()) && !self.order_ok {
+            if !self.stamp.is_first() {
+                self.deferred = Some(args);
+                return false;
+            }
+            self.order_ok = true;
+        }
+        self.batch_commands += 1;
+        self.replies_queued = true;
+        let was_pubsub = self.session.subs.total() > 0;
         let mut ctx = Ctx {
             shared: &self.shared,
             client: &self.client,
@@ -295,23 +441,64 @@ impl Conn {
         if self.session.close_after_reply {
             self.client.outbox.seal();
         }
-        if cork {
-            self.client
-                .outbox
-                .uncork_with(&mut self.out.buf, &self.shared.limits);
+        let resp3 = self.session.proto == Proto::Resp3;
+        let switch_resp3 = (resp3 != self.outbox_resp3).then_some(resp3);
+        let pubsub = self.session.subs.total() > 0;
+        if self.session.corked || switch_resp3.is_some() || was_pubsub || pubsub {
+            // The outbox's ordering rules, applied once the reply is complete.
+            self.session.corked = false;
+            self.outbox_resp3 = resp3;
+            let subs = &self.session.subs;
+            self.client.outbox.finish_command(
+                &mut self.out.buf,
+                &self.shared.limits,
+                Finish {
+                    switch_resp3,
+                    pubsub,
+                },
+                |source, key| subs.holds(source, key),
+            );
         }
+        true
     }
 
     fn push_replies(&mut self) {
         if !self.out.buf.is_empty() {
-            self.client
-                .outbox
-                .uncork_with(&mut self.out.buf, &self.shared.limits);
+            let finish = Finish {
+                switch_resp3: None,
+                pubsub: self.session.subs.total() > 0,
+            };
+            self.client.outbox.finish_command(
+                &mut self.out.buf,
+                &self.shared.limits,
+                finish,
+                |_, _| true,
+            );
         }
     }
 
-    /// Writes as much as the socket takes without blocking.
-    fn flush(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
+    /// Writes as much as the socket takes without blocking. Returns true when replies
+    /// went out and the client's next bytes are already in the socket: the caller
+    /// reads them at once (`arrival` step 5).
+    fn flush(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
+        let replies = std::mem::take(&mut self.replies_queued);
+        if replies {
+            self.stamp.hold();
+        }
+        let written = self.write(stream);
+        // With commands still to run the stamp stays: they arrived before anything new.
+        let settle = replies && !self.more_input;
+        let waiting = settle && self.stamp.settle_after_write(stream);
+        written.map(|()| waiting && self.read_allowed())
+    }
+
+    /// Whether the connection takes more commands now (not closing, not paused).
+    fn read_allowed(&self) -> bool {
+        !self.session.close_after_reply
+            && self.client.outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed)
+    }
+
+    fn write(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
         loop {
             if self.writing.is_empty() {
                 self.client.outbox.take_into(&mut self.writing);
@@ -353,22 +540,105 @@ impl Conn {
         }
     }
 
-    /// On shutdown, give queued output a bounded chance to reach the client.
+    /// This connection runs no more commands: it leaves the arrival order and the
+    /// count of readers that shutdown waits for.
+    fn stop_reading(&mut self) {
+        self.stamp.release();
+        self.deferred = None;
+        if std::mem::take(&mut self.reader) && self.shared.readers.fetch_sub(1, Relaxed) == 1 {
+            self.shared.quiesced.notify_waiters();
+        }
+    }
+
+    /// On shutdown: keeps writing until every connection has stopped running commands
+    /// (so a message whose PUBLISH was acknowledged before shutdown reaches subscribers
+    /// still connected) and this outbox is empty, within `shutdown-timeout`.
     async fn drain_on_shutdown(&mut self, stream: &TcpStream) {
         let limit = std::time::Duration::from_secs(self.shared.shutdown_timeout());
+        let outbox = self.client.outbox.clone();
+        let shared = self.shared.clone();
         let _ = tokio::time::timeout(limit, async {
-            while !self.writing.is_empty() || self.client.outbox.has_data() {
-                if stream.writable().await.is_err() || self.flush(stream).is_err() {
-                    break;
+            loop {
+                let quiesced = shared.quiesced.notified();
+                let idle = shared.readers.load(Relaxed) == 0;
+                let want_write = !self.writing.is_empty() || outbox.has_data();
+                if idle && !want_write {
+                    return;
+                }
+                tokio::select! {
+                    r = stream.writable(), if want_write => {
+                        if r.is_err() || self.write(stream).is_err() {
+                            return;
+                        }
+                    }
+                    ev = outbox.wait(!want_write) => {
+                        if matches!(ev, Event::Closed(_)) {
+                            return;
+                        }
+                    }
+                    _ = quiesced, if !idle => {}
                 }
             }
         })
         .await;
     }
 
-    fn cleanup(&mut self) {
+    /// Removes every trace of the connection: subscriptions (in slices, yielding
+    /// between them), the arrival stamp, counters and the client slot. A teardown that
+    /// fits in one slice keeps the arrival stamp until it is done, so a command read
+    /// after this client's EOF (PUBSUB NUMSUB) sees it gone; a bigger one lets others
+    /// go first rather than hold their ordered commands.
+    async fn release(&mut self) {
         let id = self.client.id;
         let subs = std::mem::take(&mut self.session.subs);
+        if subs.total() > 0 {
+            self.shared.stats.pubsub_clients.fetch_sub(1, Relaxed);
+        }
+        if subs.total() > TEARDOWN_SLICE {
+            self.stamp.release();
+        }
+        self.client.outbox.close(CloseReason::Shutdown);
+        let registry = &self.shared.registry;
+        let lists = [
+            (Source::Channel, subs.channels),
+            (Source::Pattern, subs.patterns),
+            (Source::Shard, subs.shard_channels),
+        ];
+        let mut first = true;
+        for (source, set) in lists {
+            let names: Vec<Bytes> = set.into_iter().collect();
+            for slice in names.chunks(TEARDOWN_SLICE) {
+                if !first {
+                    tokio::task::yield_now().await;
+                }
+                first = false;
+                match source {
+                    Source::Channel => registry.unsubscribe(Namespace::Channel, slice, id),
+                    Source::Pattern => registry.punsubscribe(slice, id),
+                    Source::Shard => registry.unsubscribe(Namespace::Shard, slice, id),
+                }
+            }
+        }
+        self.finish_release();
+    }
+
+    fn finish_release(&mut self) {
+        self.stop_reading();
+        self.client.outbox.close(CloseReason::Shutdown);
+        self.shared.clients.remove(self.client.id);
+        self.released = true;
+    }
+}
+
+/// The exit path of last resort: a connection task that panicked (or was dropped
+/// without finishing) still gives back everything it held.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let id = self.client.id;
+        let subs: Subscriptions = std::mem::take(&mut self.session.subs);
         if subs.total() > 0 {
             self.shared.stats.pubsub_clients.fetch_sub(1, Relaxed);
         }
@@ -376,7 +646,6 @@ impl Conn {
         registry.unsubscribe(Namespace::Channel, subs.channels.iter(), id);
         registry.punsubscribe(subs.patterns.iter(), id);
         registry.unsubscribe(Namespace::Shard, subs.shard_channels.iter(), id);
-        self.client.outbox.close(CloseReason::Shutdown);
-        self.shared.clients.remove(id);
+        self.finish_release();
     }
 }

@@ -11,19 +11,54 @@
 //! refcount bumped from many cores, and one iovec per batch); large payloads are queued
 //! as shared `Bytes` so a 1 MiB message fanned out to 1000 subscribers exists once.
 //!
-//! Corking: while a connection executes a command it corks its outbox, so deliveries
-//! that arrive meanwhile (including the client's own PUBLISH to itself) are held and
-//! appended after the command's reply. That gives Redis 7.2's ordering for RESP3
-//! self-publish and guarantees a subscribe confirmation precedes the channel's messages.
+//! # Ordering rules
+//!
+//! Redis runs one command at a time, so a client's stream is simply the frames in the
+//! order they were produced. Here publishers run on other threads while the client's own
+//! command runs, so the outbox decides where a racing delivery goes. Every command that
+//! changes subscriptions or the protocol goes through `Outbox::cork` (at its effect
+//! point) and `Outbox::finish_command` (when its reply is complete); those two apply:
+//!
+//! 1. A delivery pushed while the outbox is not corked is queued at once, behind
+//!    everything queued before it. The reply of a command is queued when the command
+//!    ends, so deliveries pushed before that precede the reply.
+//! 2. A command that adds subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, also inside
+//!    EXEC) corks the outbox right before its first registry insert. From then on
+//!    deliveries are held, and `finish_command` queues them after the reply: a
+//!    subscribe confirmation always precedes the channel's first message, and
+//!    deliveries published before the insert precede the confirmation.
+//! 3. A subscribed client's PUBLISH corks before it publishes, so its own deliveries
+//!    follow its reply (Redis 7.2+; 7.0 wrote them first).
+//! 4. A command that removes subscriptions (UNSUBSCRIBE family, RESET, disconnect)
+//!    removes them from the registry before its reply is queued, so every delivery for
+//!    a removed subscription was pushed, and queued, before that reply (rule 1). If the
+//!    outbox was corked by an earlier command of the same EXEC, held deliveries whose
+//!    subscription is gone by the end are discarded: in Redis the whole EXEC is one
+//!    step, so no publish could fall between its SUBSCRIBE and its UNSUBSCRIBE.
+//!    Nothing for a channel is ever queued after the reply that removed it.
+//! 5. A protocol switch (HELLO 2/3, RESET) is a hard boundary: what was queued before
+//!    the reply is in the old protocol, the reply follows, and the switch takes effect
+//!    under the same lock right after it. Held deliveries are kept unencoded and are
+//!    encoded in the protocol in force when they are released.
+//! 6. A sealed outbox (QUIT, CLIENT KILL of oneself, protocol error) takes its last
+//!    reply and no more deliveries; held ones are dropped.
+//! 7. The class of limits (pubsub or normal) follows the client's subscriptions, but a
+//!    reply is checked against the class the client had when the command started if
+//!    that was pubsub: the confirmations of an UNSUBSCRIBE of a million channels count
+//!    as a subscriber's output, as in Redis.
+//!
+//! Arrival order across connections (a command read earlier on another connection takes
+//! effect first) is not the outbox's business: see `conn::arrival`.
 
 use crate::config::OutputLimit;
 use crate::resp::encode::{put_bulk, put_bulk_header};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::task::{Poll, Waker};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Frames at most this long are copied into the tail buffer; longer ones are shared.
@@ -75,6 +110,50 @@ impl Body {
     }
 }
 
+/// Which of a client's subscription sets a delivery came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+/// One delivery as the registry hands it over: the kind header (RESP2 form; the first
+/// byte becomes `>` for RESP3 clients), the shared body, and the subscription it came
+/// through (channel, pattern or shard channel name).
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub source: Source,
+    pub key: &'a Bytes,
+    pub header: &'a Bytes,
+    pub body: &'a Body,
+}
+
+impl Delivery<'_> {
+    fn len(&self) -> u64 {
+        (self.header.len() + self.body.len()) as u64
+    }
+}
+
+/// A delivery held while the outbox is corked: kept unencoded (rule 5) and with its
+/// subscription (rule 4).
+#[derive(Debug)]
+struct Held {
+    source: Source,
+    key: Bytes,
+    header: Bytes,
+    body: Body,
+}
+
+/// What a finished command changes besides queueing its reply (`Outbox::finish_command`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Finish {
+    /// The client's protocol after the command (`Some(true)` for RESP3), when it changed.
+    pub switch_resp3: Option<bool>,
+    /// Whether the client holds subscriptions after the command.
+    pub pubsub: bool,
+}
+
 /// Why an outbox was closed from outside the connection task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseReason {
@@ -94,6 +173,8 @@ pub struct Outbox {
     /// Bytes queued or taken but not yet written (CLIENT LIST `omem`); mirrors
     /// `Inner::queued` for lock-free reads.
     queued: AtomicU64,
+    /// Mirrors `Inner::soft_since.is_some()`.
+    over_soft: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -119,24 +200,19 @@ impl Chunks {
         self.tail.extend_from_slice(body);
     }
 
+    fn delivery(&mut self, header: &[u8], resp3: bool, body: &Body) {
+        self.copy(header, resp3, &body.head);
+        if !body.payload.is_empty() {
+            self.share(body.payload.clone());
+            self.copy(&[], false, b"\r\n");
+        }
+    }
+
     fn share(&mut self, bytes: Bytes) {
         if !self.tail.is_empty() {
             self.segments.push_back(self.tail.split().freeze());
         }
         self.segments.push_back(bytes);
-    }
-
-    fn append(&mut self, mut other: Chunks) {
-        if other.segments.is_empty() {
-            let t = other.tail;
-            self.copy(&[], false, &t);
-            return;
-        }
-        if !self.tail.is_empty() {
-            self.segments.push_back(self.tail.split().freeze());
-        }
-        self.segments.append(&mut other.segments);
-        self.tail = other.tail;
     }
 
     fn take_into(&mut self, out: &mut VecDeque<Bytes>) {
@@ -150,8 +226,8 @@ impl Chunks {
 #[derive(Debug, Default)]
 struct Inner {
     data: Chunks,
-    /// Deliveries that arrived while the connection was corked.
-    held: Option<Chunks>,
+    /// Deliveries that arrived while the connection was corked (rules 2-4).
+    held: Option<Vec<Held>>,
     queued: u64,
     resp3: bool,
     /// Whether limits for subscribed clients apply (the client has subscriptions).
@@ -210,6 +286,7 @@ impl Outbox {
             id,
             inner: Mutex::new(Inner::default()),
             queued: AtomicU64::new(0),
+            over_soft: AtomicBool::new(false),
         }
     }
 
@@ -228,18 +305,21 @@ impl Outbox {
         self.queued.load(Relaxed)
     }
 
+    /// Sets the protocol outside a command (benches, tests); connections switch through
+    /// `finish_command` (rule 5).
     pub fn set_resp3(&self, resp3: bool) {
         self.lock().resp3 = resp3;
     }
 
+    /// Sets the limit class outside a command (benches, tests); connections change it
+    /// through `cork`/`finish_command` (rule 7).
     pub fn set_pubsub(&self, pubsub: bool) {
         self.lock().pubsub = pubsub;
     }
 
-    /// Queues one delivery: `header` (a RESP2 array header and kind, first byte turned
-    /// into `>` for RESP3 clients) followed by the shared `body`. Never blocks on the
-    /// client; returns false if the outbox is (now) closed.
-    pub fn try_push_delivery(&self, header: &[u8], body: &Body, limits: &Limits) -> bool {
+    /// Queues one delivery, or holds it while corked. Never blocks on the client;
+    /// returns false if the outbox is (now) closed.
+    pub fn try_push_delivery(&self, d: &Delivery<'_>, limits: &Limits) -> bool {
         let (waker, open);
         {
             let mut inner = self.lock();
@@ -247,17 +327,16 @@ impl Outbox {
                 return inner.closed.is_none();
             }
             let resp3 = inner.resp3;
-            let len = (header.len() + body.len()) as u64;
-            let target = match inner.held.as_mut() {
-                Some(h) => h,
-                None => &mut inner.data,
-            };
-            target.copy(header, resp3, &body.head);
-            if !body.payload.is_empty() {
-                target.share(body.payload.clone());
-                target.copy(&[], false, b"\r\n");
+            match inner.held.as_mut() {
+                Some(held) => held.push(Held {
+                    source: d.source,
+                    key: d.key.clone(),
+                    header: d.header.clone(),
+                    body: d.body.clone(),
+                }),
+                None => inner.data.delivery(d.header, resp3, d.body),
             }
-            inner.queued += len;
+            inner.queued += d.len();
             waker = self.after_push(&mut inner, limits);
             open = inner.closed.is_none();
         }
@@ -278,11 +357,12 @@ impl Outbox {
             let now = Instant::now();
             match inner.soft_since {
                 None => inner.soft_since = Some(now),
-                Some(t) => over_soft = now.duration_since(t).as_secs() > soft_secs,
+                Some(t) => over_soft = now.duration_since(t) > Duration::from_secs(soft_secs),
             }
         } else {
             inner.soft_since = None;
         }
+        self.over_soft.store(inner.soft_since.is_some(), Relaxed);
         if over_hard || over_soft {
             return self.close_locked(inner, CloseReason::OutputLimit);
         }
@@ -293,8 +373,16 @@ impl Outbox {
         None
     }
 
-    /// Re-checks the soft limit without a push (called from the once-a-second cron, as
-    /// Redis's clientsCron does). Returns true if it closed the outbox.
+    /// Whether the soft limit was crossed and the outbox is waiting out its seconds
+    /// (lock-free, so the cron can look at every client often).
+    pub fn over_soft_limit(&self) -> bool {
+        self.over_soft.load(Relaxed)
+    }
+
+    /// Re-checks the soft limit without a push (the cron calls it for outboxes over the
+    /// soft limit every 100 ms, so a limit fires within that of its seconds; Redis's
+    /// clientsCron compares whole seconds and fired 1-1.5 s late). Returns true if it
+    /// closed the outbox.
     pub fn check_soft_limit(&self, limits: &Limits) -> bool {
         let waker;
         {
@@ -304,7 +392,7 @@ impl Outbox {
             }
             let (_, soft, soft_secs) = limits.get(inner.pubsub);
             let expired = inner.soft_since.is_some_and(|t| {
-                soft > 0 && inner.queued >= soft && t.elapsed().as_secs() > soft_secs
+                soft > 0 && inner.queued >= soft && t.elapsed() > Duration::from_secs(soft_secs)
             });
             if !expired {
                 return false;
@@ -348,17 +436,28 @@ impl Outbox {
         self.lock().sealed = true;
     }
 
-    /// Starts holding deliveries back (see the module doc).
-    pub fn cork(&self) {
+    /// Starts holding deliveries back (rules 2 and 3); `pubsub` is true when the
+    /// command adds subscriptions, so the subscriber limits apply from here on.
+    pub fn cork(&self, pubsub: bool) {
         let mut inner = self.lock();
         if inner.held.is_none() {
-            inner.held = Some(Chunks::default());
+            inner.held = Some(Vec::new());
         }
+        inner.pubsub |= pubsub;
     }
 
-    /// Appends the connection's own replies, then everything held while corked, and
-    /// uncorks. The reply counts against the same limits (Redis counts replies too).
-    pub fn uncork_with(&self, reply: &mut BytesMut, limits: &Limits) {
+    /// Queues a command's reply and applies the rest of the ordering rules in one step:
+    /// the reply (checked against the limits of the class the client had, rule 7), then
+    /// the protocol switch (rule 5), then the held deliveries whose subscription
+    /// `subscribed` still reports (rule 4), encoded in the protocol now in force, and
+    /// uncorks. A closed outbox discards everything.
+    pub fn finish_command(
+        &self,
+        reply: &mut BytesMut,
+        limits: &Limits,
+        finish: Finish,
+        subscribed: impl Fn(Source, &[u8]) -> bool,
+    ) {
         let waker = {
             let mut inner = self.lock();
             if inner.closed.is_some() {
@@ -374,13 +473,26 @@ impl Outbox {
                     reply.clear();
                 }
             }
+            if let Some(resp3) = finish.switch_resp3 {
+                inner.resp3 = resp3;
+            }
             if let Some(held) = inner.held.take() {
-                if !inner.sealed {
-                    inner.data.append(held);
+                let resp3 = inner.resp3;
+                for h in held {
+                    let len = (h.header.len() + h.body.len()) as u64;
+                    if inner.sealed || !subscribed(h.source, &h.key) {
+                        // Counted when held; never queued.
+                        inner.queued -= len;
+                        continue;
+                    }
+                    // Re-encoded in the current protocol; the length is the same.
+                    inner.data.delivery(&h.header, resp3, &h.body);
                 }
             }
             inner.queued += added;
-            self.after_push(&mut inner, limits)
+            let waker = self.after_push(&mut inner, limits);
+            inner.pubsub = finish.pubsub;
+            waker
         };
         if let Some(w) = waker {
             w.wake();
@@ -404,6 +516,7 @@ impl Outbox {
         self.queued.store(inner.queued, Relaxed);
         if inner.soft_since.is_some() && inner.queued == 0 {
             inner.soft_since = None;
+            self.over_soft.store(false, Relaxed);
         }
     }
 
@@ -455,6 +568,27 @@ mod tests {
         }
     }
 
+    fn push(o: &Outbox, header: &'static [u8], body: &Body, l: &Limits) -> bool {
+        let key = Bytes::from_static(b"c");
+        let header = Bytes::from_static(header);
+        o.try_push_delivery(
+            &Delivery {
+                source: Source::Channel,
+                key: &key,
+                header: &header,
+                body,
+            },
+            l,
+        )
+    }
+
+    fn sub() -> Finish {
+        Finish {
+            switch_resp3: None,
+            pubsub: true,
+        }
+    }
+
     fn drain(o: &Outbox) -> Vec<u8> {
         let mut q = VecDeque::new();
         o.take_into(&mut q);
@@ -468,7 +602,8 @@ mod tests {
         let o = Outbox::new(1);
         let l = limits(0, 0, 0);
         o.set_resp3(true);
-        o.try_push_delivery(
+        push(
+            &o,
             b"*3\r\n$7\r\nmessage\r\n",
             &Body::new(b"a", &Bytes::from_static(b"b")),
             &l,
@@ -480,10 +615,10 @@ mod tests {
     fn held_deliveries_follow_the_reply() {
         let o = Outbox::new(1);
         let l = limits(0, 0, 0);
-        o.cork();
-        o.try_push_delivery(b"M", &raw(b"1"), &l);
+        o.cork(true);
+        push(&o, b"M", &raw(b"1"), &l);
         assert!(!o.has_data());
-        o.uncork_with(&mut BytesMut::from(&b":1\r\n"[..]), &l);
+        o.finish_command(&mut BytesMut::from(&b":1\r\n"[..]), &l, sub(), |_, _| true);
         assert_eq!(drain(&o), b":1\r\nM1");
     }
 
@@ -491,14 +626,11 @@ mod tests {
     fn a_sealed_outbox_takes_replies_but_no_deliveries() {
         let o = Outbox::new(1);
         let l = limits(0, 0, 0);
-        o.cork();
-        o.try_push_delivery(b"M", &raw(b"1"), &l);
+        o.cork(true);
+        push(&o, b"M", &raw(b"1"), &l);
         o.seal();
-        o.uncork_with(&mut BytesMut::from(&b"+OK\r\n"[..]), &l);
-        assert!(
-            o.try_push_delivery(b"M", &raw(b"2"), &l),
-            "still open, just silent"
-        );
+        o.finish_command(&mut BytesMut::from(&b"+OK\r\n"[..]), &l, sub(), |_, _| true);
+        assert!(push(&o, b"M", &raw(b"2"), &l), "still open, just silent");
         assert_eq!(drain(&o), b"+OK\r\n");
     }
 
@@ -508,7 +640,7 @@ mod tests {
         let l = limits(0, 0, 0);
         let payload = Bytes::from(vec![b'x'; COPY_MAX + 1]);
         let body = Body::new(b"ch", &payload);
-        o.try_push_delivery(b"H", &body, &l);
+        push(&o, b"H", &body, &l);
         let mut q = VecDeque::new();
         o.take_into(&mut q);
         assert_eq!(q.len(), 3, "head, shared payload, CRLF");
@@ -524,8 +656,8 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(100, 0, 0);
-        assert!(o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
-        assert!(!o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
+        assert!(push(&o, b"", &raw(&[0u8; 60]), &l));
+        assert!(!push(&o, b"", &raw(&[0u8; 60]), &l));
         assert_eq!(o.closed(), Some(CloseReason::OutputLimit));
         assert!(!o.has_data());
     }
@@ -534,7 +666,7 @@ mod tests {
     fn normal_clients_use_the_normal_class() {
         let o = Outbox::new(1);
         let l = limits(10, 0, 0);
-        assert!(o.try_push_delivery(b"", &raw(&[0u8; 60]), &l));
+        assert!(push(&o, b"", &raw(&[0u8; 60]), &l));
         assert_eq!(o.closed(), None);
     }
 
@@ -543,7 +675,7 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(0, 10, 2);
-        assert!(o.try_push_delivery(b"", &raw(&[0u8; 20]), &l));
+        assert!(push(&o, b"", &raw(&[0u8; 20]), &l));
         tokio::time::advance(std::time::Duration::from_secs(2)).await;
         assert!(!o.check_soft_limit(&l), "2 s is not more than 2 s");
         tokio::time::advance(std::time::Duration::from_secs(1)).await;
@@ -556,10 +688,51 @@ mod tests {
         let o = Outbox::new(1);
         o.set_pubsub(true);
         let l = limits(0, 10, 1);
-        o.try_push_delivery(b"", &raw(&[0u8; 20]), &l);
+        push(&o, b"", &raw(&[0u8; 20]), &l);
         tokio::time::advance(std::time::Duration::from_secs(5)).await;
         drain(&o);
         assert!(!o.check_soft_limit(&l));
         assert_eq!(o.closed(), None);
+    }
+
+    #[test]
+    fn held_deliveries_of_a_removed_subscription_are_dropped() {
+        let o = Outbox::new(1);
+        let l = limits(0, 0, 0);
+        o.cork(true);
+        push(&o, b"M", &raw(b"1"), &l);
+        o.finish_command(&mut BytesMut::from(&b"+OK\r\n"[..]), &l, sub(), |_, _| {
+            false
+        });
+        assert_eq!(drain(&o), b"+OK\r\n");
+        assert_eq!(o.queued(), 0, "the dropped delivery is no longer counted");
+    }
+
+    #[test]
+    fn a_protocol_switch_is_a_boundary() {
+        let o = Outbox::new(1);
+        let l = limits(0, 0, 0);
+        o.set_resp3(true);
+        push(&o, b"*3\r\n", &raw(b"a"), &l);
+        o.cork(true);
+        push(&o, b"*3\r\n", &raw(b"b"), &l);
+        let finish = Finish {
+            switch_resp3: Some(false),
+            pubsub: true,
+        };
+        o.finish_command(&mut BytesMut::from(&b"+R\r\n"[..]), &l, finish, |_, _| true);
+        push(&o, b"*3\r\n", &raw(b"c"), &l);
+        assert_eq!(drain(&o), b">3\r\na+R\r\n*3\r\nb*3\r\nc");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn soft_limit_fires_right_after_its_seconds() {
+        let o = Outbox::new(1);
+        o.set_pubsub(true);
+        let l = limits(0, 10, 1);
+        push(&o, b"", &raw(&[0u8; 20]), &l);
+        assert!(o.over_soft_limit());
+        tokio::time::advance(std::time::Duration::from_millis(1100)).await;
+        assert!(o.check_soft_limit(&l), "1.1 s is more than 1 s");
     }
 }

@@ -1,6 +1,7 @@
 //! State only the connection task touches: protocol, authentication, subscriptions,
 //! transaction queue and reply mode.
 
+use crate::conn::outbox::Source;
 use crate::resp::Proto;
 use bytes::Bytes;
 use std::collections::HashSet;
@@ -16,6 +17,15 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
+    /// Whether the client still holds the subscription a delivery came through.
+    pub fn holds(&self, source: Source, key: &[u8]) -> bool {
+        match source {
+            Source::Channel => self.channels.contains(key),
+            Source::Pattern => self.patterns.contains(key),
+            Source::Shard => self.shard_channels.contains(key),
+        }
+    }
+
     /// Count Redis reports in (un)subscribe and (p)(un)subscribe frames.
     pub fn channels_and_patterns(&self) -> i64 {
         (self.channels.len() + self.patterns.len()) as i64
@@ -64,6 +74,9 @@ pub struct Session {
     /// Deliveries made by this client's PUBLISHes in the current turn (the connection
     /// yields to other tasks when it is large).
     pub deliveries: u64,
+    /// The outbox was corked by the running command (`Ctx::cork`); the connection
+    /// uncorks it when the command ends.
+    pub corked: bool,
 }
 
 impl Session {

@@ -18,7 +18,15 @@
 //! of them) and otherwise run the classic single-backtrack-point glob loop: no
 //! recursion, no allocation, O(|pattern| · |channel|) worst case. `oracle` (tests only)
 //! follows the recursive description literally and the tests compare the two.
+//!
+//! That worst case is fine for ordinary patterns but not for hostile ones (a 100 KB
+//! class, or tens of thousands of `?` between stars, against a 100 KB channel: seconds
+//! to minutes of one PUBLISH, issue 11). Patterns longer than [`COMPILE_ABOVE`] bytes
+//! are therefore matched by [`compiled`], about one pass over the channel. Redis has no
+//! such path (its CVE-2024-31228 fix caps `*` nesting, which we apply too), so on these
+//! patterns respub answers the same, only sooner.
 
+mod compiled;
 pub mod pattern;
 
 #[cfg(test)]
@@ -26,6 +34,12 @@ mod oracle;
 
 /// Redis returns "no match" once `*` recursion is nested deeper than this.
 const MAX_STAR_NESTING: usize = 1000;
+
+/// Patterns longer than this are matched through [`compiled`], whose cost is about one
+/// pass over the channel whatever the pattern. Shorter ones keep the allocation-free
+/// direct path, whose worst case (each channel byte against each pattern byte) is
+/// bounded by this length.
+const COMPILE_ABOVE: usize = 64;
 
 /// Does `pattern` match `s` exactly as Redis 7.2+ decides it?
 pub fn matches(pattern: &[u8], s: &[u8]) -> bool {
@@ -38,6 +52,9 @@ pub fn matches(pattern: &[u8], s: &[u8]) -> bool {
     // than 2 * 1001 bytes cannot reach the limit; skip the scan on the hot path.
     if pattern.len() > 2 * MAX_STAR_NESTING && star_nesting(pattern) > MAX_STAR_NESTING {
         return false;
+    }
+    if pattern.len() > COMPILE_ABOVE {
+        return compiled::matches_nonempty(pattern, s);
     }
     match_nonempty(pattern, s)
 }
@@ -169,6 +186,40 @@ fn match_class(p: &[u8], mut i: usize, c: u8) -> (bool, usize) {
             i += 1;
         }
     }
+}
+
+/// The set of bytes the class whose body starts at `p[i]` accepts (negation applied),
+/// and the index just past the class. Walks the members exactly as [`match_class`]
+/// does, so `set(c) == match_class(p, i, c).0` for every byte `c`.
+fn class_set(p: &[u8], mut i: usize) -> ([u64; 4], usize) {
+    let negate = p.get(i) == Some(&b'^');
+    if negate {
+        i += 1;
+    }
+    let mut set = [0u64; 4];
+    let mut insert = |c: u8| set[usize::from(c >> 6)] |= 1 << (c & 63);
+    let end = loop {
+        let Some(&b) = p.get(i) else {
+            break p.len();
+        };
+        if b == b'\\' && i + 1 < p.len() {
+            insert(p[i + 1]);
+            i += 2;
+        } else if b == b']' {
+            break i + 1;
+        } else if i + 2 < p.len() && p[i + 1] == b'-' {
+            let (lo, hi) = ordered(b as i8, p[i + 2] as i8);
+            (lo..=hi).for_each(|c| insert(c as u8));
+            i += 3;
+        } else {
+            insert(b);
+            i += 1;
+        }
+    };
+    if negate {
+        set.iter_mut().for_each(|w| *w = !*w);
+    }
+    (set, end)
 }
 
 #[inline]
@@ -362,6 +413,144 @@ mod tests {
         let mut p = b"*a".repeat(500);
         p.extend_from_slice(b"*b");
         assert!(!matches(&p, &s));
+    }
+
+    #[test]
+    fn class_set_agrees_with_match_class() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        for _ in 0..3000 {
+            let mut p = b"[".to_vec();
+            p.extend(rng.bytes(ALPHABET, 10));
+            let (set, end) = class_set(&p, 1);
+            for c in 0..=255u8 {
+                let (hit, direct_end) = match_class(&p, 1, c);
+                let in_set = set[usize::from(c >> 6)] & (1 << (c & 63)) != 0;
+                assert_eq!(in_set, hit, "{:?} byte {c}", p.escape_ascii().to_string());
+                assert_eq!(end, direct_end);
+            }
+        }
+    }
+
+    #[test]
+    fn compiled_path_agrees_with_oracle() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut hits = 0;
+        for _ in 0..4000 {
+            let p = rng.bytes(ALPHABET, 10);
+            for _ in 0..20 {
+                let s = if rng.below(2) == 0 {
+                    rng.bytes(b"ab]-^\\*\x80", 6)
+                } else {
+                    rng.bytes(ALPHABET, 6)
+                };
+                if s.is_empty() {
+                    continue;
+                }
+                let want = oracle::matches(&p, &s);
+                hits += usize::from(want);
+                assert_eq!(
+                    compiled::matches_nonempty(&p, &s),
+                    want,
+                    "pattern {:?} channel {:?}",
+                    p.escape_ascii().to_string(),
+                    s.escape_ascii().to_string()
+                );
+            }
+        }
+        assert!(hits > 500, "only {hits} matching pairs");
+    }
+
+    #[test]
+    fn compiled_path_agrees_with_direct_path_on_long_segments() {
+        // Segments past 64 tokens take the multi-word bit-parallel search; compare it
+        // with the direct matcher (itself checked against the oracle above).
+        let mut rng = Rng(0x1405_7b7e_f767_814f);
+        let mut hits = 0;
+        for _ in 0..300 {
+            let mut p = Vec::new();
+            for part in 0..1 + rng.below(4) {
+                if part > 0 || rng.below(2) == 0 {
+                    p.push(b'*');
+                }
+                p.extend(rng.bytes(b"aab?", 150));
+                if rng.below(3) == 0 {
+                    p.extend_from_slice(b"[ab]");
+                }
+            }
+            if rng.below(2) == 0 {
+                p.push(b'*');
+            }
+            for _ in 0..10 {
+                // A channel built from the pattern (so it often matches), sometimes
+                // with one byte changed.
+                let mut s = Vec::new();
+                let mut i = 0;
+                while i < p.len() {
+                    match p[i] {
+                        b'*' => s.extend(rng.bytes(b"ab", 20)),
+                        b'?' => s.push(rng.pick(b"ab")),
+                        b'[' => {
+                            s.push(rng.pick(b"ab"));
+                            i += 3;
+                        }
+                        b => s.push(b),
+                    }
+                    i += 1;
+                }
+                if s.is_empty() {
+                    s.push(b'a');
+                }
+                if rng.below(2) == 0 {
+                    let at = rng.below(s.len());
+                    s[at] = rng.pick(b"ab");
+                }
+                let want = match_nonempty(&p, &s);
+                hits += usize::from(want);
+                assert_eq!(
+                    compiled::matches_nonempty(&p, &s),
+                    want,
+                    "pattern {:?} channel {:?}",
+                    p.escape_ascii().to_string(),
+                    s.escape_ascii().to_string()
+                );
+            }
+        }
+        assert!(hits > 1000, "only {hits} matching pairs");
+    }
+
+    #[test]
+    fn long_segments_match_like_the_direct_path() {
+        // `*` + 50 000 x `?` + `b*` against 100 KB of `a`: the direct path would retry
+        // the 50 000-token segment from each of 50 000 positions; the compiled one
+        // gives the same answers in one pass (its cost is measured by the hostile
+        // integration test and `benches/glob.rs`, not timed here).
+        let mut p = b"*".to_vec();
+        p.extend(std::iter::repeat_n(b'?', 50_000));
+        p.extend_from_slice(b"b*");
+        let mut s = vec![b'a'; 100_000];
+        assert!(!matches(&p, &s));
+        s[70_000] = b'b';
+        assert!(matches(&p, &s));
+    }
+
+    #[test]
+    fn long_classes_match_in_one_pass() {
+        // Issue 11: `*[<100 KB>]` against a 100 KB channel was 10^10 class steps.
+        let mut p = b"*[".to_vec();
+        p.extend(b"abcdefghijklmnopqrstuvwxy".iter().cycle().take(100_000));
+        p.push(b']');
+        let miss = vec![b'z'; 100_000];
+        assert!(!matches(&p, &miss));
+        let mut hit = miss;
+        hit.push(b'q');
+        assert!(matches(&p, &hit));
+        // No clock here: the old path took minutes, and the hostile test measures the
+        // stall other clients see.
+        // The same pattern, long and unterminated, and negated.
+        p.pop();
+        assert!(matches(&p, b"zzq"));
+        p[2] = b'^';
+        assert!(matches(&p, b"zzz"));
     }
 
     #[test]

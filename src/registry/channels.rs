@@ -13,7 +13,7 @@
 //! those stay well spread inside a shard), and the same hash probes the shard's table.
 
 use super::subscribers::Subscribers;
-use crate::conn::outbox::{Body, Limits, Outbox};
+use crate::conn::outbox::{Body, Delivery, Limits, Outbox, Source};
 use bytes::Bytes;
 use hashbrown::HashTable;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -114,7 +114,8 @@ impl ChannelTable {
     pub fn publish(
         &self,
         channel: &[u8],
-        header: &[u8],
+        source: Source,
+        header: &Bytes,
         body: impl FnOnce() -> Body,
         limits: &Limits,
     ) -> usize {
@@ -123,9 +124,15 @@ impl ChannelTable {
         match shard.find(h, |e| e.channel == channel) {
             Some(entry) => {
                 let body = body();
+                let d = Delivery {
+                    source,
+                    key: &entry.channel,
+                    header,
+                    body: &body,
+                };
                 entry
                     .subs
-                    .for_each(|sub| _ = sub.try_push_delivery(header, &body, limits));
+                    .for_each(|sub| _ = sub.try_push_delivery(&d, limits));
                 entry.subs.len()
             }
             None => 0,

@@ -16,15 +16,15 @@ pub mod subscribers;
 pub use channels::ChannelTable;
 pub use patterns::PatternIndex;
 
-use crate::conn::outbox::{Body, Limits, Outbox};
+use crate::conn::outbox::{Body, Delivery, Limits, Outbox, Source};
 use crate::resp::encode::put_bulk;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use subscribers::Subscribers;
 
-const MESSAGE_HEADER: &[u8] = b"*3\r\n$7\r\nmessage\r\n";
-const SMESSAGE_HEADER: &[u8] = b"*3\r\n$8\r\nsmessage\r\n";
+const MESSAGE_HEADER: Bytes = Bytes::from_static(b"*3\r\n$7\r\nmessage\r\n");
+const SMESSAGE_HEADER: Bytes = Bytes::from_static(b"*3\r\n$8\r\nsmessage\r\n");
 
 /// Subscribers of one pattern plus the pattern's pre-encoded `pmessage` header.
 #[derive(Debug)]
@@ -118,15 +118,24 @@ impl Registry {
         // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
         let body = std::cell::OnceCell::new();
         let body = || body.get_or_init(|| Body::new(channel, message)).clone();
-        let mut n = self.channels.publish(channel, MESSAGE_HEADER, body, limits);
+        let mut n = self
+            .channels
+            .publish(channel, Source::Channel, &MESSAGE_HEADER, body, limits);
         if self.pattern_count.load(Relaxed) > 0 {
-            self.patterns_read().for_each_match(channel, |_, entry| {
-                let body = body();
-                entry
-                    .subs
-                    .for_each(|sub| _ = sub.try_push_delivery(&entry.header, &body, limits));
-                n += entry.subs.len();
-            });
+            self.patterns_read()
+                .for_each_match(channel, |pattern, entry| {
+                    let body = body();
+                    let d = Delivery {
+                        source: Source::Pattern,
+                        key: pattern,
+                        header: &entry.header,
+                        body: &body,
+                    };
+                    entry
+                        .subs
+                        .for_each(|sub| _ = sub.try_push_delivery(&d, limits));
+                    n += entry.subs.len();
+                });
         }
         n
     }
@@ -135,7 +144,7 @@ impl Registry {
     pub fn spublish(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
         let body = || Body::new(channel, message);
         self.shard_channels
-            .publish(channel, SMESSAGE_HEADER, body, limits)
+            .publish(channel, Source::Shard, &SMESSAGE_HEADER, body, limits)
     }
 
     pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {

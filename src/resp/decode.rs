@@ -76,6 +76,12 @@ const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 /// so that `*1000000000` costs nothing until its arguments actually arrive.
 const MAX_ARGS_PREALLOC: usize = 1024;
 
+/// What one argument slot of a partial command costs besides its bytes: the `Bytes`
+/// handle in the argument vector. Counted per slot of the vector's capacity, so a
+/// flood of empty arguments (`$0\r\n\r\n`) is charged for the memory it really takes
+/// (issue 11: `*2000000000` followed by millions of `$0` used to count as 0 bytes).
+const ARG_SLOT_BYTES: usize = std::mem::size_of::<Bytes>();
+
 /// Redis `LONG_STR_SIZE`: `string2ll` rejects 21 characters or more.
 const LONG_STR_SIZE: usize = 21;
 
@@ -157,7 +163,9 @@ pub struct Decoder {
     args: Vec<Bytes>,
     /// Arguments the partial multibulk still announces.
     missing_args: usize,
-    /// Payload bytes held in `args`.
+    /// Wire bytes of the partial multibulk taken off `buf` so far (headers, payloads and
+    /// their line ends). The split-off arguments share `buf`'s allocation, so all of it
+    /// stays in memory until the command completes.
     pending: usize,
     /// Bytes the current bulk still lacked at the end of the last call.
     needed: Option<usize>,
@@ -213,10 +221,18 @@ impl Decoder {
         }
     }
 
-    /// Bytes held by the decoder outside `buf` (arguments of a partial command);
-    /// counted against the query-buffer limit.
+    /// Bytes held by the decoder outside `buf` for a partial command: the wire bytes
+    /// already taken off `buf` plus one `Bytes` handle per argument slot allocated.
+    /// Counted against the query-buffer limit, so a command announcing millions of
+    /// empty arguments is stopped there like one with a huge payload.
     pub fn pending_bytes(&self) -> usize {
-        self.pending
+        self.pending + self.args.capacity() * ARG_SLOT_BYTES
+    }
+
+    /// Memory of the arguments of the partial command already split off (CLIENT LIST
+    /// `argv-mem`): their payload bytes plus one `Bytes` handle per allocated slot.
+    pub fn argv_mem(&self) -> usize {
+        self.args.iter().map(Bytes::len).sum::<usize>() + self.args.capacity() * ARG_SLOT_BYTES
     }
 
     /// How many more bytes the current partial command needs at least, if known
@@ -305,6 +321,7 @@ impl Decoder {
             return Err(ProtocolError::UnauthenticatedBulkLength);
         }
         buf.advance(cr + 2);
+        self.pending += cr + 2;
         self.scan = LineScan::default();
         self.state = State::Payload(len);
         Ok(Progress::Continue)
@@ -319,7 +336,14 @@ impl Decoder {
         }
         let arg = buf.split_to(len).freeze();
         buf.advance(2);
-        self.pending += arg.len();
+        self.pending += frame;
+        if self.args.len() == self.args.capacity() {
+            // Grow like Redis's argv (double, but never past the announced count), and
+            // only as arguments arrive: the count alone reserves nothing beyond
+            // MAX_ARGS_PREALLOC.
+            let more = self.args.len().max(1).min(self.missing_args);
+            self.args.reserve_exact(more);
+        }
         self.args.push(arg);
         self.missing_args -= 1;
         if self.missing_args > 0 {
@@ -542,7 +566,8 @@ mod tests {
         let mut buf = BytesMut::from(&b"*2\r\n$3\r\nfoo\r\n$5\r\nhel"[..]);
         assert_eq!(d.decode(&mut buf, true).unwrap(), None);
         assert_eq!(d.needed(), Some(4));
-        assert_eq!(d.pending_bytes(), 3);
+        // `$3\r\nfoo\r\n` and `$5\r\n` are off the buffer, plus two argument slots.
+        assert_eq!(d.pending_bytes(), 9 + 4 + 2 * std::mem::size_of::<Bytes>());
         buf.extend_from_slice(b"lo\r");
         assert_eq!(d.decode(&mut buf, true).unwrap(), None);
         assert_eq!(d.needed(), Some(1));
@@ -769,6 +794,44 @@ mod tests {
         assert!(d.args.capacity() <= MAX_ARGS_PREALLOC);
         assert!(buf.capacity() <= capacity);
         assert_eq!(d.needed(), Some(500_000_000));
+    }
+
+    #[test]
+    fn pending_bytes_charges_empty_arguments() {
+        // Issue 11: `*2000000000` then empty arguments used to count as 0 pending bytes.
+        let mut d = decoder();
+        let mut buf = BytesMut::from(&b"*2000000000\r\n"[..]);
+        for _ in 0..10_000 {
+            buf.extend_from_slice(b"$0\r\n\r\n");
+        }
+        assert_eq!(d.decode(&mut buf, true), Ok(None));
+        assert!(buf.is_empty());
+        let per_arg = b"$0\r\n\r\n".len() + std::mem::size_of::<Bytes>();
+        assert!(
+            d.pending_bytes() >= 10_000 * per_arg,
+            "{}",
+            d.pending_bytes()
+        );
+        // Reserved as the arguments came, not for the two billion announced.
+        assert!(d.args.capacity() <= 2 * 10_000);
+        assert_eq!(
+            d.argv_mem(),
+            d.args.capacity() * std::mem::size_of::<Bytes>()
+        );
+    }
+
+    #[test]
+    fn argument_vector_never_grows_past_the_announced_count() {
+        let mut input = b"*1025\r\n".to_vec();
+        for _ in 0..1025 {
+            input.extend_from_slice(b"$1\r\nx\r\n");
+        }
+        let mut d = decoder();
+        let mut buf = BytesMut::from(&input[..]);
+        let args = d.decode(&mut buf, true).unwrap().unwrap();
+        assert_eq!(args.len(), 1025);
+        assert_eq!(args.capacity(), 1025);
+        assert_eq!(d.pending_bytes(), 0);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Run the five client compatibility suites against one server.
+# Run the client compatibility suites against one server.
 #
 #   tests/clients/run.sh [--server respub|redis] [--bin PATH] [--only NAME[,NAME...]]
 #
 # Starts the server itself on a free 127.0.0.1 port, runs redis-py, ioredis, node-redis,
-# redigo and redis-cli against it (each under a time limit), prints every suite's
-# `NAME: N passed, M failed` line and, last, `clients: N passed, M failed`.
+# redigo, go-redis, rueidis, jedis, lettuce, spring-data-redis and redis-cli against it
+# (each under a time limit), prints every suite's `NAME: N passed, M failed` line and,
+# last, `clients: N passed, M failed`.
 # Exits non-zero if any check failed or any suite could not run; a missing tool is a
 # failure, never a skip. Only the servers it started are stopped, by PID, on every exit.
 set -uo pipefail
@@ -93,7 +94,19 @@ run_suite redis-py bash -c 'need() { [[ -x "$1" ]] || { echo "missing $1: run te
     "$py" "$here/python/test_redis_py.py"
 run_suite ioredis bash -c '[[ -d "$0/node_modules/ioredis" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/ioredis.test.mjs"' "$here/node"
 run_suite node-redis bash -c '[[ -d "$0/node_modules/redis" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/node-redis.test.mjs"' "$here/node"
-run_suite redigo bash -c '"$0/build.sh" && exec "$0/bin/redigo-suite"' "$here/go"
+# Socket.IO scaled out with @socket.io/redis-adapter (classic and sharded) over this server.
+run_suite socket.io bash -c '[[ -d "$0/node_modules/socket.io" && -d "$0/node_modules/@socket.io/redis-adapter" ]] || { echo "missing node_modules: run tests/clients/setup.sh" >&2; exit 1; }; exec node "$0/socketio.test.mjs"' "$here/node"
+run_suite redigo bash -c '"$0/build.sh" redigo && exec "$0/bin/redigo-suite"' "$here/go"
+run_suite go-redis bash -c '"$0/build.sh" go-redis && exec "$0/bin/go-redis-suite"' "$here/go"
+run_suite rueidis bash -c '"$0/build.sh" rueidis && exec "$0/bin/rueidis-suite"' "$here/go"
+# Java: one Maven build (java/build.sh, offline) serves the three suites.
+java_suite() {
+    run_suite "$1" bash -c '"$0/build.sh" && exec java -cp "$0/target/classes:$(cat "$0/target/classpath.txt")" respub.clients.Main "$1"' \
+        "$here/java" "$1"
+}
+java_suite jedis
+java_suite lettuce
+java_suite spring-data-redis
 run_suite redis-cli bash -c 'command -v redis-cli >/dev/null || { echo "redis-cli missing: run tests/clients/setup.sh" >&2; exit 1; }; exec python3 "$0/test_redis_cli.py"' "$here/cli"
 
 # Python framework suites (each in its own pinned venv made by setup.sh; see README).

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the client suites need on a clean Debian 12 machine. Idempotent.
-# Network use is limited to the package registries (Debian, PyPI, npm); the Go suite is
-# built offline from Debian's packaged redigo source (GOPATH mode, no module proxy).
+# Network use is limited to the package registries (Debian, PyPI, npm, Maven Central, the
+# Go module proxy for the modules pinned in go/go.mod).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-apt_pkgs=(redis-server redis-tools golang-go golang-github-gomodule-redigo-dev)
+apt_pkgs=(redis-server redis-tools)
 # `python3 -m venv` needs ensurepip, which Debian ships separately.
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
 command -v node >/dev/null || apt_pkgs+=(nodejs npm)
+# Java suites (Jedis, Lettuce, Spring Data Redis): JDK >= 17 and Maven.
+command -v javac >/dev/null || apt_pkgs+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || apt_pkgs+=(maven)
 
 missing=()
 for p in "${apt_pkgs[@]}"; do
@@ -81,11 +84,27 @@ pinned_venv "$here/python/.venv-frameworks" "$here/python/requirements-framework
 pinned_venv "$here/python/.venv-rp7" "$here/python/requirements-rp7.txt"
 
 # Node: exact versions from package-lock.json.
-if [[ ! -d "$here/node/node_modules/ioredis" || "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]]; then
+# (@socket.io/redis-adapter is checked too: a node_modules from before the socket.io suite
+# lacks it.)
+if [[ ! -d "$here/node/node_modules/ioredis" || ! -d "$here/node/node_modules/@socket.io/redis-adapter" ||
+    "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]]; then
     (cd "$here/node" && npm ci --no-audit --no-fund)
 fi
 
-# Go: GOPATH mode against /usr/share/gocode, where Debian put redigo's source.
-"$here/go/build.sh"
+# Go: the suites (redigo, go-redis, rueidis) are one module pinned by go/go.mod + go.sum.
+# They need a newer Go than Debian 12's golang-go (1.19); the machine's toolchain
+# (PATH or /usr/local/go) is used and build.sh fails loudly if it is missing or too old.
+# `--download` fetches the pinned modules from the module proxy into the module cache;
+# the builds in run.sh then run with GOPROXY=off.
+"$here/go/build.sh" --download
+
+# Java: one online Maven build fetches the pinned client jars and the build plugins into
+# ~/.m2, so run.sh (java/build.sh) can build offline afterwards.
+java_major=$(javac -version 2>&1 | sed -E 's/^javac ([0-9]+).*/\1/')
+if ((java_major < 17)); then
+    echo "setup: javac $java_major is too old; Spring Data Redis 4 needs Java >= 17" >&2
+    exit 1
+fi
+(cd "$here/java" && mvn -B -q -Dstyle.color=never package)
 
 echo "setup: ok"

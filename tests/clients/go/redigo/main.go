@@ -1,66 +1,38 @@
 // redigo against the server under test, written the way redigo users write it:
 // redis.Dial + redis.PubSubConn, a type switch over Receive(), PING through the
 // PubSubConn, and the redial-and-resubscribe loop users write themselves (redigo has
-// no automatic reconnect). Shard pub/sub has no helper in redigo 1.8, so it is sent raw.
+// no automatic reconnect). Shard pub/sub has no helper in redigo 1.9, so it is sent raw.
 //
 // Prints `redigo: N passed, M failed` last; exits 1 on any failure.
-// Environment (set by ../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL.
+// Environment (set by ../../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL.
 package main
 
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	h "respub/tests/clients/go/internal/harness"
 )
 
-const wait = 5 * time.Second
+const wait = h.Wait
 
 var (
-	host = envOr("CLIENTS_HOST", "127.0.0.1")
-	port = os.Getenv("CLIENTS_PORT")
-	ctlP = os.Getenv("CLIENTS_CTL")
+	host  = h.Host
+	port  = h.Port
+	failf = h.Failf
+	eq    = h.Eq
+	must  = h.Must
+	ctl   = h.Ctl
+	add   = h.Add
 )
 
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
-}
-
-// failure aborts the current test; run() recovers it and counts a failure.
-type failure struct{ msg string }
-
-func failf(format string, args ...interface{}) { panic(failure{fmt.Sprintf(format, args...)}) }
-
-func eq(got, want interface{}, what string) {
-	if !reflect.DeepEqual(got, want) {
-		failf("%s: expected %#v, got %#v", what, want, got)
-	}
-}
-
-func must(err error, what string) {
-	if err != nil {
-		failf("%s: %v", what, err)
-	}
-}
-
-func ctl(args ...string) string {
-	cmd := exec.Command(ctlP, args...)
-	out, err := cmd.Output()
-	if err != nil {
-		failf("server.sh %v: %v", args, err)
-	}
-	return strings.TrimSpace(string(out))
-}
+type T = h.T
 
 func dial(t *T, p string, opts ...redis.DialOption) redis.Conn {
 	opts = append([]redis.DialOption{
@@ -68,7 +40,7 @@ func dial(t *T, p string, opts ...redis.DialOption) redis.Conn {
 	}, opts...)
 	c, err := redis.Dial("tcp", host+":"+p, opts...)
 	must(err, "dial")
-	t.defer_(func() { c.Close() })
+	t.Defer(func() { c.Close() })
 	return c
 }
 
@@ -86,20 +58,6 @@ func publish(c redis.Conn, ch string, msg interface{}) int {
 	must(err, "PUBLISH "+ch)
 	return n
 }
-
-// T collects cleanups so every connection and server a test opened is closed.
-type T struct{ cleanups []func() }
-
-func (t *T) defer_(f func()) { t.cleanups = append(t.cleanups, f) }
-
-type test struct {
-	name string
-	fn   func(t *T)
-}
-
-var tests []test
-
-func add(name string, fn func(t *T)) { tests = append(tests, test{name, fn}) }
 
 func init() {
 	add("connect and PING", func(t *T) {
@@ -303,7 +261,7 @@ func init() {
 
 	add("password auth: AUTH, wrong password, NOAUTH", func(t *T) {
 		p := ctl("start", "go-auth", "auto", "pw 3")
-		t.defer_(func() { ctl("stop", "go-auth") })
+		t.Defer(func() { ctl("stop", "go-auth") })
 		c := dial(t, p, redis.DialPassword("pw 3"))
 		psc := redis.PubSubConn{Conn: dial(t, p, redis.DialPassword("pw 3"))}
 		must(psc.Subscribe("go.auth"), "subscribe")
@@ -323,14 +281,14 @@ func init() {
 
 	add("user redial loop resubscribes after the server restarts on the same port", func(t *T) {
 		p := ctl("start", "go-restart")
-		t.defer_(func() { ctl("stop", "go-restart") })
+		t.Defer(func() { ctl("stop", "go-restart") })
 		msgs := make(chan redis.Message, 16)
 		subscribed := make(chan struct{}, 16)
 		done := make(chan struct{})
 		var mu sync.Mutex
 		var cur redis.Conn
 		stopped := false
-		t.defer_(func() {
+		t.Defer(func() {
 			mu.Lock()
 			stopped = true
 			if cur != nil {
@@ -454,74 +412,6 @@ func init() {
 	})
 }
 
-func runOne(tc test) (err error) {
-	t := &T{}
-	defer func() {
-		for i := len(t.cleanups) - 1; i >= 0; i-- {
-			func() { defer func() { recover() }(); t.cleanups[i]() }()
-		}
-	}()
-	defer func() {
-		if r := recover(); r != nil {
-			if f, ok := r.(failure); ok {
-				err = fmt.Errorf("%s", f.msg)
-				return
-			}
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	done := make(chan struct{})
-	var inner error
-	go func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				if f, ok := r.(failure); ok {
-					inner = fmt.Errorf("%s", f.msg)
-				} else {
-					inner = fmt.Errorf("panic: %v", r)
-				}
-			}
-		}()
-		tc.fn(t)
-	}()
-	select {
-	case <-done:
-		return inner
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("test exceeded 60s")
-	}
-}
-
 func main() {
-	if port == "" || ctlP == "" {
-		fmt.Fprintln(os.Stderr, "CLIENTS_PORT and CLIENTS_CTL must be set (run through tests/clients/run.sh)")
-		os.Exit(2)
-	}
-	only := os.Args[1:]
-	passed, failed := 0, 0
-	fmt.Printf("redigo (Debian golang-github-gomodule-redigo-dev) against %s:%s\n", host, port)
-	for _, tc := range tests {
-		if len(only) > 0 {
-			match := false
-			for _, o := range only {
-				match = match || strings.Contains(tc.name, o)
-			}
-			if !match {
-				continue
-			}
-		}
-		start := time.Now()
-		if err := runOne(tc); err != nil {
-			failed++
-			fmt.Printf("FAIL %s: %v\n", tc.name, err)
-		} else {
-			passed++
-			fmt.Printf("ok   %s (%.2fs)\n", tc.name, time.Since(start).Seconds())
-		}
-	}
-	fmt.Printf("redigo: %d passed, %d failed\n", passed, failed)
-	if failed > 0 {
-		os.Exit(1)
-	}
+	h.Main("redigo", "redigo (github.com/gomodule/redigo, see go.mod)")
 }
