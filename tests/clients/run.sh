@@ -109,6 +109,15 @@ java_suite lettuce
 java_suite spring-data-redis
 run_suite redis-cli bash -c 'command -v redis-cli >/dev/null || { echo "redis-cli missing: run tests/clients/setup.sh" >&2; exit 1; }; exec python3 "$0/test_redis_cli.py"' "$here/cli"
 
+# Python framework suites (each in its own pinned venv made by setup.sh; see README).
+pyfw() { # pyfw SUITE VENV SCRIPT
+    run_suite "$1" bash -c '[[ -x "$0" ]] || { echo "missing $0: run tests/clients/setup.sh" >&2; exit 1; }; exec "$0" "$1"' \
+        "$here/python/$2/bin/python" "$here/python/$3"
+}
+pyfw channels-redis .venv-frameworks test_channels.py
+pyfw broadcaster .venv-rp7 test_broadcaster.py
+pyfw fastapi-style .venv-frameworks test_fastapi_style.py
+
 echo "=== summary ($server)"
 for l in "${summary[@]}"; do echo "$l"; done
 if ((${#summary[@]} == 0)); then total_fail=$((total_fail + 1)); echo "run.sh: no suite selected" >&2; fi

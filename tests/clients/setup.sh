@@ -57,6 +57,32 @@ then
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/python/requirements.txt"
 fi
 
+# Python framework suites: one venv per requirements file (broadcaster needs redis-py 7,
+# the others use redis-py 8), each (re)installed only when a pinned version is missing.
+pinned_venv() { # pinned_venv VENV_DIR REQUIREMENTS_FILE
+    local venv=$1 reqs=$2
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    if ! "$venv/bin/python" - "$reqs" <<'EOF'
+import sys, importlib.metadata as md
+want = [l.split('#')[0].strip() for l in open(sys.argv[1])]
+for req in filter(None, want):
+    if ';' in req:
+        continue  # environment-marker lines are resolved by pip
+    name, ver = req.split('==')
+    try:
+        if md.version(name) != ver:
+            sys.exit(1)
+    except md.PackageNotFoundError:
+        sys.exit(1)
+EOF
+    then
+        echo "setup: pip install -r $reqs"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    fi
+}
+pinned_venv "$here/python/.venv-frameworks" "$here/python/requirements-frameworks.txt"
+pinned_venv "$here/python/.venv-rp7" "$here/python/requirements-rp7.txt"
+
 # Node: exact versions from package-lock.json.
 # (@socket.io/redis-adapter is checked too: a node_modules from before the socket.io suite
 # lacks it.)
