@@ -18,6 +18,8 @@ pub struct Stats {
     pub query_limit_disconnections: AtomicU64,
     /// Clients closed for a malformed request (logged at debug only, rate-limited).
     pub protocol_errors: AtomicU64,
+    /// Unauthenticated clients closed for leaving more than 1 KiB of replies unread.
+    pub unauthenticated_output_disconnections: AtomicU64,
     /// Clients with at least one subscription (a gauge, not reset by RESETSTAT).
     pub pubsub_clients: AtomicI64,
 }
@@ -36,6 +38,7 @@ impl Stats {
             &self.output_limit_disconnections,
             &self.query_limit_disconnections,
             &self.protocol_errors,
+            &self.unauthenticated_output_disconnections,
         ] {
             c.store(0, Relaxed);
         }

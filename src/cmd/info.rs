@@ -174,6 +174,16 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                 "client_output_buffer_limit_disconnections",
                 stats.output_limit_disconnections.load(Relaxed)
             );
+            // respub's own: clients closed for a malformed request (logged at debug
+            // only) and unauthenticated clients closed past 1 KiB of unread replies.
+            w!(
+                "respub_protocol_error_disconnections",
+                stats.protocol_errors.load(Relaxed)
+            );
+            w!(
+                "respub_unauthenticated_output_disconnections",
+                stats.unauthenticated_output_disconnections.load(Relaxed)
+            );
         }
         "replication" => {
             out.push_str("# Replication\r\n");

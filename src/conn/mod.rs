@@ -170,17 +170,21 @@ pub async fn serve(
             }
         }
         Err(ConnError::Limit(what)) => {
-            warn!(client = id, %peer, reason = "limit", limit = what);
+            if log_budget(&LIMIT_LOG) {
+                warn!(client = id, %peer, reason = "limit", limit = what);
+            }
         }
         other => debug!(client = id, %peer, end = ?other, "client gone"),
     }
     conn.release().await;
 }
 
-/// Protocol-error log lines allowed per second (see `log_budget`).
-const PROTOCOL_ERROR_LOGS_PER_SEC: u64 = 10;
+/// Log lines of one kind (protocol errors, limit disconnections) per second (`log_budget`).
+const LOG_LINES_PER_SEC: u64 = 10;
 /// The current second (high bits) and lines logged in it (low 16 bits).
 static PROTOCOL_ERROR_LOG: AtomicU64 = AtomicU64::new(0);
+/// The same for limit disconnections (a flood of them is one attacker, not news).
+static LIMIT_LOG: AtomicU64 = AtomicU64::new(0);
 
 /// Whether one more line fits in this second's budget.
 fn log_budget(slot: &AtomicU64) -> bool {
@@ -196,7 +200,7 @@ fn log_budget(slot: &AtomicU64) -> bool {
         now << 16 | 1
     };
     slot.store(next, Relaxed);
-    sec != now || n < PROTOCOL_ERROR_LOGS_PER_SEC
+    sec != now || n < LOG_LINES_PER_SEC
 }
 
 impl Conn {
@@ -311,6 +315,10 @@ impl Conn {
         if cmd::auth_required(&self.shared, &self.session)
             && self.client.outbox.queued() > UNAUTHENTICATED_OUTPUT
         {
+            self.shared
+                .stats
+                .unauthenticated_output_disconnections
+                .fetch_add(1, Relaxed);
             return Err(ConnError::Limit("unauthenticated-output"));
         }
         let pending = self.rbuf.len() as u64 + self.decoder.pending_bytes() as u64;
