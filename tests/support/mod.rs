@@ -166,6 +166,14 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The exit status if the process has ended (it is reaped then; a later `Drop` sends
+    /// no signal to a reaped PID), `None` while it runs.
+    pub(crate) fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .try_wait()
+            .expect("try_wait on the server process")
+    }
+
     /// New raw client connected to this server.
     pub(crate) async fn connect(&self) -> Client {
         Client::connect(self.addr).await
