@@ -47,6 +47,10 @@ done < <(
     sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log_dir/cargo-test.log"
     sed -n 's/^clients: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/clients-respub.log" "$log_dir/clients-redis.log"
 )
+if [[ -f "$log_dir/clients-respub.log" && -f "$log_dir/clients-redis.log" ]]; then
+    echo "=== compatibility table (this run; README's table is pasted from it)"
+    python3 tests/clients/table.py "$log_dir/clients-respub.log" "$log_dir/clients-redis.log" || true
+fi
 rm -rf "$log_dir"
 if ((${#failed_phases[@]})); then
     echo "test.sh: failed phases: ${failed_phases[*]}"

@@ -73,6 +73,11 @@ pub struct Config {
     /// Seconds given to connections to flush their output on SIGTERM/SIGINT before they
     /// are dropped. Default 5.
     pub shutdown_timeout: u64,
+    /// Subscriptions (channels + patterns + shard channels) one client may hold; a
+    /// (P|S)SUBSCRIBE that would go past it is refused whole with
+    /// `-ERR max-subscriptions-per-client reached` and changes nothing. 0 = no limit,
+    /// the default, as in Redis (where a client's subscriptions are unbounded).
+    pub max_subscriptions_per_client: u64,
 }
 
 impl Default for Config {
@@ -108,6 +113,7 @@ impl Default for Config {
             tcp_backlog: 511,
             worker_threads: 0,
             shutdown_timeout: 5,
+            max_subscriptions_per_client: 0,
         }
     }
 }
@@ -273,6 +279,9 @@ impl Config {
             }
             "worker-threads" => self.worker_threads = parse_u64(&key, value)? as usize,
             "shutdown-timeout" => self.shutdown_timeout = parse_u64(&key, value)?,
+            "max-subscriptions-per-client" => {
+                self.max_subscriptions_per_client = parse_u64(&key, value)?
+            }
             "daemonize" if value.trim().eq_ignore_ascii_case("yes") => {
                 return err("'daemonize yes' is not supported: run respub in the foreground")
             }

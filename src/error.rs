@@ -31,6 +31,8 @@ pub enum CmdError {
     ExecAbortBecause(Bytes),
     /// Full name of a command that may not run inside MULTI/EXEC (SSUBSCRIBE).
     DenyBlocking(&'static str),
+    /// A subscribe would take the client past `max-subscriptions-per-client`.
+    TooManySubscriptions,
     AuthNotConfigured,
     WrongPass,
     HelloNoAuth,
@@ -135,6 +137,9 @@ impl CmdError {
                 format!("ERR {} isn't allowed for a DENY BLOCKING client", name.to_ascii_uppercase())
                     .as_bytes(),
             ),
+            CmdError::TooManySubscriptions => {
+                v.extend_from_slice(b"ERR max-subscriptions-per-client reached")
+            }
             CmdError::AuthNotConfigured => v.extend_from_slice(
                 b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             ),

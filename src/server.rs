@@ -30,6 +30,8 @@ pub struct Shared {
     pub reply_pause_bytes: AtomicU64,
     pub query_buffer_limit: AtomicU64,
     pub maxclients: AtomicU64,
+    /// `max-subscriptions-per-client` (0 = none), read by every subscribe.
+    pub max_subscriptions: AtomicU64,
     pub registry: Registry,
     pub clients: ClientTable,
     pub stats: Stats,
@@ -69,6 +71,7 @@ impl Shared {
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
             query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
             maxclients: AtomicU64::new(config.maxclients),
+            max_subscriptions: AtomicU64::new(config.max_subscriptions_per_client),
             port: AtomicU16::new(config.port),
             config: RwLock::new(config),
             registry: Registry::new(),
@@ -94,16 +97,6 @@ impl Shared {
     }
 
     /// Installs new settings (CONFIG SET) and refreshes the hot-path copies.
-    pub fn set_config(&self, c: Config) {
-        self.limits
-            .set(c.output_limit_pubsub, c.output_limit_normal);
-        self.reply_pause_bytes.store(c.reply_pause_bytes, Relaxed);
-        self.query_buffer_limit
-            .store(c.client_query_buffer_limit, Relaxed);
-        self.maxclients.store(c.maxclients, Relaxed);
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = c;
-    }
-
     pub fn requirepass(&self) -> Option<Vec<u8>> {
         self.config
             .read()
@@ -151,6 +144,8 @@ impl Shared {
         self.query_buffer_limit
             .store(next.client_query_buffer_limit, Relaxed);
         self.maxclients.store(next.maxclients, Relaxed);
+        self.max_subscriptions
+            .store(next.max_subscriptions_per_client, Relaxed);
         *current = next;
         Ok(())
     }

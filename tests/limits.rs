@@ -438,3 +438,36 @@ async fn doomed_transaction_queues_nothing() {
     );
     still_serves(&server).await;
 }
+
+#[tokio::test]
+async fn max_subscriptions_per_client_refuses_the_whole_command() {
+    let server = respub(&["--max-subscriptions-per-client", "3"]).await;
+    let mut c = server.connect().await;
+    c.send(&cmd(&["SUBSCRIBE", "a", "b"])).await;
+    c.read_frames(2).await;
+    // Two more would make four: refused whole, nothing subscribed.
+    c.roundtrip(
+        &cmd(&["PSUBSCRIBE", "p*", "q*"]),
+        b"-ERR max-subscriptions-per-client reached\r\n",
+    )
+    .await;
+    let mut other = server.connect().await;
+    other
+        .roundtrip(&cmd(&["PUBSUB", "NUMPAT"]), b":0\r\n")
+        .await;
+    // Repeats and channels already held don't count; one new one fits exactly.
+    c.send(&cmd(&["SUBSCRIBE", "a", "c", "c"])).await;
+    let frames = c.read_frames(3).await;
+    assert!(frames[2].ends_with(b":3\r\n"), "{frames:?}");
+    // Unsubscribing makes room again; the limit also changes at run time.
+    other
+        .roundtrip(
+            &cmd(&["CONFIG", "SET", "max-subscriptions-per-client", "0"]),
+            b"+OK\r\n",
+        )
+        .await;
+    c.send(&cmd(&["SSUBSCRIBE", "s1", "s2"])).await;
+    let frames = c.read_frames(2).await;
+    assert!(frames[1].ends_with(b":2\r\n"), "{frames:?}");
+    still_serves(&server).await;
+}

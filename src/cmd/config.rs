@@ -31,6 +31,7 @@ const MUTABLE: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "reply-pause-bytes",
+    "max-subscriptions-per-client",
 ];
 
 fn values(c: &Config) -> Vec<(&'static str, String)> {
@@ -60,6 +61,10 @@ fn values(c: &Config) -> Vec<(&'static str, String)> {
         ("tcp-backlog", c.tcp_backlog.to_string()),
         ("worker-threads", c.worker_threads.to_string()),
         ("shutdown-timeout", c.shutdown_timeout.to_string()),
+        (
+            "max-subscriptions-per-client",
+            c.max_subscriptions_per_client.to_string(),
+        ),
     ];
     v.extend(COMPAT.iter().map(|(k, val)| (*k, val.to_string())));
     v

@@ -74,6 +74,17 @@ fn counts_changed(ctx: &mut Ctx<'_>, was_pubsub: bool) {
 
 fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
     let was_pubsub = ctx.session.subs.total() > 0;
+    let max = ctx.shared.max_subscriptions.load(Relaxed);
+    if max > 0 {
+        let held = kind.set(&mut ctx.session.subs);
+        let mut fresh: Vec<&Bytes> = args[1..].iter().filter(|n| !held.contains(*n)).collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        if (ctx.session.subs.total() + fresh.len()) as u64 > max {
+            // Refused whole, before any effect: a client sees the limit, not a partial set.
+            return Err(CmdError::TooManySubscriptions);
+        }
+    }
     let mut new = Vec::new();
     for name in &args[1..] {
         let set = kind.set(&mut ctx.session.subs);

@@ -35,30 +35,9 @@ if ((node_major < 20)); then
     exit 1
 fi
 
-# Python: a venv inside the suite folder (gitignored), so no system site-packages change.
-venv="$here/python/.venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" - "$here/python/requirements.txt" <<'EOF'
-import sys, importlib.metadata as md
-want = [l.split('#')[0].strip() for l in open(sys.argv[1])]
-for req in filter(None, want):
-    if ';' in req:
-        continue  # environment-marker lines are resolved by pip
-    name, ver = req.split('==')
-    try:
-        if md.version(name) != ver:
-            sys.exit(1)
-    except md.PackageNotFoundError:
-        sys.exit(1)
-EOF
-then
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/python/requirements.txt"
-fi
-
-# Python framework suites: one venv per requirements file (broadcaster needs redis-py 7,
-# the others use redis-py 8), each (re)installed only when a pinned version is missing.
+# Python: venvs inside the suite folder (gitignored), so no system site-packages change;
+# one per requirements file (redis-py's own suite, the frameworks, and broadcaster, which
+# needs redis-py 7), each (re)installed only when a pinned version is missing.
 pinned_venv() { # pinned_venv VENV_DIR REQUIREMENTS_FILE
     local venv=$1 reqs=$2
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
@@ -80,6 +59,7 @@ EOF
         "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
     fi
 }
+pinned_venv "$here/python/.venv" "$here/python/requirements.txt"
 pinned_venv "$here/python/.venv-frameworks" "$here/python/requirements-frameworks.txt"
 pinned_venv "$here/python/.venv-rp7" "$here/python/requirements-rp7.txt"
 
