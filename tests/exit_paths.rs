@@ -822,15 +822,12 @@ async fn rss_with_big_subscriber(kind: Kind) -> Rss {
 /// half a million subscriptions leaves. The requirement checked on both: what stays
 /// allocated afterwards is under half of what the subscriptions grew.
 ///
-/// Ignored until respub gives memory back (issue 11, reported to the lead). Measured:
-/// debug build, 500,000 channels grow respub from about 7.5 MiB to 172-191 MiB, and 20-40 s
-/// after the subscriber left it still holds 110-158 MiB (62-86% of the growth); release build, 3.9 -> 177 MiB,
-/// still 101 MiB after 20 s. redis-server 7.0.15 goes 12 -> 118 MiB and is back under
-/// half the growth after 8-12 s, at its baseline + 8 MiB after about 22 s. (Likely cause,
-/// not verified: the freed small blocks stay in glibc malloc's heaps.)
-/// Run it with `cargo test --test exit_paths -- --ignored`.
+/// respub runs on jemalloc with its background purge thread for this (src/main.rs).
+/// Measured before that, on glibc malloc: release build 3.9 -> 177 MiB with 500,000
+/// channels and still 101 MiB 20 s after the subscriber left (56-86% of the growth
+/// kept); with jemalloc, 5.3 -> 176 MiB and 87 MiB after 4 s. redis-server 7.0.15 goes
+/// 12 -> 118 MiB and is back under half the growth after 8-12 s.
 #[tokio::test]
-#[ignore = "respub keeps 56-86% of the RSS growth after the subscriber leaves (issue 11 RSS finding)"]
 async fn rss_returns_after_a_big_subscriber_leaves() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let respub = rss_with_big_subscriber(Kind::Respub).await;

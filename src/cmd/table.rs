@@ -19,6 +19,9 @@ pub mod flags {
     /// Reads or changes who is subscribed: runs only after commands that other
     /// connections read earlier (`conn::arrival`).
     pub const ORDERED: u32 = 8;
+    /// Of the ordered commands, one that only looks at subscriptions (PUBLISH, SPUBLISH,
+    /// PUBSUB): such commands commute with each other.
+    pub const OBSERVES: u32 = 16;
 }
 use flags::*;
 
@@ -92,6 +95,10 @@ pub struct Spec {
 impl Spec {
     pub fn ordered(&self) -> bool {
         self.flags & ORDERED != 0
+    }
+
+    pub fn observes(&self) -> bool {
+        self.flags & OBSERVES != 0
     }
 
     /// A stable identity for CLIENT LIST's `cmd=` (see `by_addr`).
@@ -202,10 +209,10 @@ pub static COMMANDS: &[Spec] = &[
     spec!("sunsubscribe", -1, PUBSUB_CONTEXT | ORDERED, subscribe::sunsubscribe, "pubsub", "7.0.0",
         "Stops listening to messages posted to shard channels.", "O(N) where N is the number of shard channels to unsubscribe.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
-    spec!("publish", 3, ORDERED, publish::publish, "pubsub", "2.0.0",
+    spec!("publish", 3, ORDERED | OBSERVES, publish::publish, "pubsub", "2.0.0",
         "Posts a message to a channel.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("channel", "string"), arg("message", "string")]),
-    spec!("spublish", 3, ORDERED, publish::spublish, "pubsub", "7.0.0",
+    spec!("spublish", 3, ORDERED | OBSERVES, publish::spublish, "pubsub", "7.0.0",
         "Post a message to a shard channel", "O(N) where N is the number of clients subscribed to the receiving shard channel.",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("shardchannel", "key"), arg("message", "string")]),
     spec!("pubsub", -2, 0, not_a_command, "pubsub", "2.8.0",
@@ -276,19 +283,19 @@ pub static COMMANDS: &[Spec] = &[
 ];
 
 static PUBSUB_SUBS: &[Spec] = &[
-    spec!("pubsub|channels", -2, ORDERED, pubsub::channels, "pubsub", "2.8.0",
+    spec!("pubsub|channels", -2, ORDERED | OBSERVES, pubsub::channels, "pubsub", "2.8.0",
         "Returns the active channels.", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
-    spec!("pubsub|numsub", -2, ORDERED, pubsub::numsub, "pubsub", "2.8.0",
+    spec!("pubsub|numsub", -2, ORDERED | OBSERVES, pubsub::numsub, "pubsub", "2.8.0",
         "Returns a count of subscribers to channels.", "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("channel", "string")]),
-    spec!("pubsub|numpat", 2, ORDERED, pubsub::numpat, "pubsub", "2.8.0",
+    spec!("pubsub|numpat", 2, ORDERED | OBSERVES, pubsub::numpat, "pubsub", "2.8.0",
         "Returns a count of unique pattern subscriptions.", "O(1)",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[]),
-    spec!("pubsub|shardchannels", -2, ORDERED, pubsub::shardchannels, "pubsub", "7.0.0",
+    spec!("pubsub|shardchannels", -2, ORDERED | OBSERVES, pubsub::shardchannels, "pubsub", "7.0.0",
         "Returns the active shard channels.", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt("pattern", "pattern")]),
-    spec!("pubsub|shardnumsub", -2, ORDERED, pubsub::shardnumsub, "pubsub", "7.0.0",
+    spec!("pubsub|shardnumsub", -2, ORDERED | OBSERVES, pubsub::shardnumsub, "pubsub", "7.0.0",
         "Returns the count of subscribers of shard channels.", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
         info: &["pubsub", "loading", "stale"], acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
     spec!("pubsub|help", 2, 0, pubsub::help, "pubsub", "6.2.0",

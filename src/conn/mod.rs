@@ -24,7 +24,7 @@ use crate::error::{protocol_error_text, ConnError};
 use crate::registry::Namespace;
 use crate::resp::{Decoder, Encoder, Proto, ProtocolError};
 use crate::server::Shared;
-use arrival::Stamp;
+use arrival::{Class, Stamp};
 use bytes::{Buf, Bytes, BytesMut};
 use client::Client;
 use outbox::{CloseReason, Event, Finish, Source};
@@ -84,8 +84,11 @@ struct Conn {
     next_ticket: Option<u64>,
     /// An ordered command read but set aside until earlier readers ran (`arrival`).
     deferred: Option<Vec<Bytes>>,
-    /// This connection was first in arrival order for its current stamp.
-    order_ok: bool,
+    /// The strongest class of ordered command already allowed to run at the current
+    /// stamp (`arrival` step 5); a mutation allowed implies observations are.
+    order_ok: Option<Class>,
+    /// The class of the set-aside command while it waits for its turn.
+    waiting_turn: Option<Class>,
     /// The protocol the outbox encodes deliveries in.
     outbox_resp3: bool,
     /// Counted in `Shared::readers` (cleared once it stops running commands).
@@ -121,7 +124,8 @@ pub async fn serve(
         stamp,
         next_ticket: None,
         deferred: None,
-        order_ok: false,
+        order_ok: None,
+        waiting_turn: None,
         outbox_resp3: false,
         reader: true,
         released: false,
@@ -223,6 +227,7 @@ impl Conn {
                 self.stamp.release();
             }
             let more = read_ok && self.more_input;
+            let waiting = self.waiting_turn;
             tokio::select! {
                 biased;
                 _ = token.cancelled() => return Ok(End::Shutdown),
@@ -235,7 +240,7 @@ impl Conn {
                 // found empty, so whatever the client sends in answer to it arrives with
                 // a wake and is stamped in arrival order (`arrival` steps 1 and 4).
                 r = std::future::poll_fn(|cx| stamp.poll_read_ready(stream, cx, &read_waker)),
-                    if read_ok && !more => {
+                    if read_ok && !more && waiting.is_none() => {
                     r?;
                     if !self.read(stream)? {
                         return Ok(End::Eof);
@@ -250,6 +255,12 @@ impl Conn {
                     self.more_input = false;
                     self.after_input()?;
                 }
+                // A set-aside command's turn came (`arrival` step 5).
+                _ = std::future::poll_fn(|cx| stamp.poll_turn(waiting.unwrap_or(Class::Mutator), cx)),
+                    if waiting.is_some() => {
+                    self.waiting_turn = None;
+                    self.after_input()?;
+                }
             }
         }
     }
@@ -258,7 +269,7 @@ impl Conn {
     fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
         // Readiness may have been set while the task ran, without a wake to stamp it.
         self.stamp.hold();
-        self.order_ok = false;
+        self.order_ok = None;
         let read = if self.rbuf.is_empty() {
             // Nothing pending: read into this thread's scratch buffer and keep only what
             // arrived. A per-read 16 KiB allocation would leave every idle connection
@@ -305,11 +316,11 @@ impl Conn {
             self.protocol_error = Some(e);
         }
         self.push_replies();
-        if !self.more_input {
+        if !self.more_input && self.deferred.is_none() {
             // Everything read so far has run (arrival step 3).
             if let Some(t) = self.next_ticket.take() {
                 self.stamp.advance(t);
-                self.order_ok = false;
+                self.order_ok = None;
             }
         }
         if cmd::auth_required(&self.shared, &self.session)
@@ -377,8 +388,8 @@ impl Conn {
             match args {
                 Ok(Some(args)) => {
                     if !self.execute(args) {
-                        // Set aside until earlier readers ran; retried after a yield.
-                        self.more_input = true;
+                        // Set aside until earlier readers ran; the run loop waits for
+                        // the turn and then comes back here.
                         break;
                     }
                 }
@@ -414,12 +425,26 @@ impl Conn {
             // Tests prove that a panicking connection task leaks nothing (see Drop).
             panic!("respub-debug-panic: a test asked this connection task to panic");
         }
-        if found.as_ref().is_ok_and(|s| s.ordered()) && !self.order_ok {
-            if !self.stamp.is_first() {
-                self.deferred = Some(args);
-                return false;
+        if let Ok(spec) = &found {
+            if spec.ordered() {
+                let class = if spec.observes() {
+                    Class::Observer
+                } else {
+                    Class::Mutator
+                };
+                let allowed = matches!(
+                    (self.order_ok, class),
+                    (Some(Class::Mutator), _) | (Some(Class::Observer), Class::Observer)
+                );
+                if !allowed {
+                    if !self.stamp.try_turn(class, None) {
+                        self.deferred = Some(args);
+                        self.waiting_turn = Some(class);
+                        return false;
+                    }
+                    self.order_ok = Some(class);
+                }
             }
-            self.order_ok = true;
         }
         self.batch_commands += 1;
         let was_pubsub = self.session.subs.total() > 0;
@@ -466,6 +491,11 @@ impl Conn {
                 finish,
                 |_, _| true,
             );
+        }
+        if self.out.buf.capacity() > REPLY_FLUSH && self.out.buf.is_empty() {
+            // A big reply (SUBSCRIBE of thousands of channels) must not leave its buffer
+            // behind on an otherwise idle connection.
+            self.out.buf = BytesMut::new();
         }
     }
 
@@ -523,6 +553,7 @@ impl Conn {
     fn stop_reading(&mut self) {
         self.stamp.release();
         self.deferred = None;
+        self.waiting_turn = None;
         if std::mem::take(&mut self.reader) && self.shared.readers.fetch_sub(1, Relaxed) == 1 {
             self.shared.quiesced.notify_waiters();
         }
@@ -584,16 +615,19 @@ impl Conn {
         ];
         let mut first = true;
         for (source, set) in lists {
-            let names: Vec<Bytes> = set.into_iter().collect();
-            for slice in names.chunks(TEARDOWN_SLICE) {
+            let mut names: Vec<Bytes> = set.into_iter().collect();
+            while !names.is_empty() {
                 if !first {
                     tokio::task::yield_now().await;
                 }
                 first = false;
+                // Taken off the end and dropped here, so the names are freed a slice at
+                // a time too, not in one long drop at the end.
+                let slice = names.split_off(names.len().saturating_sub(TEARDOWN_SLICE));
                 match source {
-                    Source::Channel => registry.unsubscribe(Namespace::Channel, slice, id),
-                    Source::Pattern => registry.punsubscribe(slice, id),
-                    Source::Shard => registry.unsubscribe(Namespace::Shard, slice, id),
+                    Source::Channel => registry.unsubscribe(Namespace::Channel, &slice, id),
+                    Source::Pattern => registry.punsubscribe(&slice, id),
+                    Source::Shard => registry.unsubscribe(Namespace::Shard, &slice, id),
                 }
             }
         }
