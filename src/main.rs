@@ -5,15 +5,6 @@ use respub::server::Server;
 use std::process::ExitCode;
 use tracing::{error, info, warn};
 
-/// jemalloc with its background purging thread instead of glibc's malloc: a client
-/// leaving with 500k subscriptions frees about a million small blocks, which glibc kept
-/// in its heaps (RSS stayed at 56-86% of the growth, issue 11) and then consolidated in
-/// one long pause on the next big free; jemalloc hands freed pages back within seconds
-/// (measured: 48% of the growth left after 4 s). mimalloc did that too but cost about
-/// 930 bytes more per idle connection; jemalloc's is glibc's (~3.0 KB).
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 const USAGE: &str = "\
 Usage: respub [config.toml] [--config FILE] [--<directive> <value> ...]
 
