@@ -222,8 +222,10 @@ impl Conn {
                 return Ok(End::Closed);
             }
             let read_ok = self.read_allowed();
-            if !read_ok {
+            if !read_ok && self.deferred.is_none() {
                 // A paused or closing client must not hold others back (arrival step 4).
+                // A command already read and waiting for its turn keeps the stamp: it
+                // arrived then, and without an entry it would never be woken.
                 self.stamp.release();
             }
             let more = read_ok && self.more_input;
