@@ -311,12 +311,11 @@ async fn cron(shared: Arc<Shared>, token: CancellationToken) {
             _ = tick.tick() => {}
         }
         ticks += 1;
-        let clients = shared.clients.snapshot();
-        for c in &clients {
+        shared.clients.for_each(|c| {
             if c.outbox.over_soft_limit() {
                 c.outbox.check_soft_limit(&shared.limits);
             }
-        }
+        });
         if !ticks.is_multiple_of(10) {
             continue;
         }
@@ -327,12 +326,12 @@ async fn cron(shared: Arc<Shared>, token: CancellationToken) {
             .store(commands.saturating_sub(last_commands), Relaxed);
         last_commands = commands;
         let timeout = shared.config().timeout;
-        for c in clients {
+        shared.clients.for_each(|c| {
             // Subscribers are exempt from `timeout`, as in Redis.
             if timeout > 0 && !c.is_pubsub() && c.idle_secs() > timeout {
                 debug!(client = c.id, reason = "timeout", "closing idle client");
                 c.kill(CloseReason::Killed);
             }
-        }
+        });
     }
 }

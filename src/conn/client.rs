@@ -133,6 +133,12 @@ impl ClientTable {
         self.len() == 0
     }
 
+    /// Calls `f` for every client, in no order, under the table's lock (the cron's
+    /// passes: no copy of the table, no sort). `f` must not touch the table.
+    pub fn for_each(&self, f: impl FnMut(&Arc<Client>)) {
+        self.lock().values().for_each(f);
+    }
+
     /// A snapshot sorted by id (CLIENT LIST order in Redis is by creation).
     pub fn snapshot(&self) -> Vec<Arc<Client>> {
         let mut v: Vec<Arc<Client>> = self.lock().values().cloned().collect();
