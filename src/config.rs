@@ -78,6 +78,32 @@ pub struct Config {
     /// `-ERR max-subscriptions-per-client reached` and changes nothing. 0 = no limit,
     /// the default, as in Redis (where a client's subscriptions are unbounded).
     pub max_subscriptions_per_client: u64,
+    // ---- admin-http (issue 8) ----
+    /// TCP port of the admin HTTP server (/metrics, /healthz, /readyz). 0 = off, the
+    /// default; the suggested port is 9736 (no IANA service, unlike 9121 of
+    /// redis_exporter or 9090/9100 of Prometheus and node_exporter). Read at start.
+    pub admin_port: u16,
+    /// Address of the admin HTTP server. Default `0.0.0.0`: kubelet probes and
+    /// Prometheus scrape the pod's IP from outside the pod, so loopback would fail
+    /// them; the endpoints expose statistics only, never data or settings.
+    pub admin_bind: String,
+    /// Commands that take at least this many microseconds go to SLOWLOG; negative =
+    /// none, 0 = every command. Default 10000 (Redis).
+    pub slowlog_log_slower_than: i64,
+    /// SLOWLOG entries kept; older ones are dropped. Default 128 (Redis).
+    pub slowlog_max_len: u64,
+    /// Milliseconds at or above which a command is recorded by the latency monitor
+    /// (LATENCY LATEST/HISTORY). 0 = off, the default (Redis).
+    pub latency_monitor_threshold: u64,
+    /// Whether per-command latency histograms are kept (INFO latencystats, LATENCY
+    /// HISTOGRAM, /metrics histograms). Default yes (Redis).
+    pub latency_tracking: bool,
+    /// Percentiles INFO latencystats prints. Default 50 99 99.9 (Redis).
+    pub latency_tracking_info_percentiles: Vec<f64>,
+    /// /metrics reports the subscriber count of the N channels with the most
+    /// subscribers (a cardinality cap on the per-channel series). 0 = off, the default;
+    /// at most 1000.
+    pub metrics_top_channels: u64,
 }
 
 impl Default for Config {
@@ -114,6 +140,14 @@ impl Default for Config {
             worker_threads: 0,
             shutdown_timeout: 5,
             max_subscriptions_per_client: 0,
+            admin_port: 0,
+            admin_bind: "0.0.0.0".to_string(),
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
+            metrics_top_channels: 0,
         }
     }
 }
@@ -281,6 +315,50 @@ impl Config {
             "shutdown-timeout" => self.shutdown_timeout = parse_u64(&key, value)?,
             "max-subscriptions-per-client" => {
                 self.max_subscriptions_per_client = parse_u64(&key, value)?
+            }
+            "admin-port" => {
+                self.admin_port = value
+                    .trim()
+                    .parse()
+                    .or_else(|_| err(format!("'admin-port': '{value}' is not a port number")))?
+            }
+            "admin-bind" => {
+                let v = value.trim();
+                if v.is_empty() || v.contains(char::is_whitespace) {
+                    return err("'admin-bind' takes one address");
+                }
+                self.admin_bind = v.to_string();
+            }
+            "slowlog-log-slower-than" => {
+                self.slowlog_log_slower_than = value.trim().parse().or_else(|_| {
+                    err(format!("'slowlog-log-slower-than': '{value}' is not an integer"))
+                })?
+            }
+            "slowlog-max-len" => self.slowlog_max_len = parse_u64(&key, value)?,
+            "latency-monitor-threshold" => self.latency_monitor_threshold = parse_u64(&key, value)?,
+            "latency-tracking" => {
+                self.latency_tracking = match value.trim().to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return err("argument must be 'yes' or 'no'"),
+                }
+            }
+            "latency-tracking-info-percentiles" => {
+                let mut v = Vec::new();
+                for w in value.split_whitespace() {
+                    match w.parse::<f64>() {
+                        Ok(p) if (0.0..=100.0).contains(&p) => v.push(p),
+                        _ => return err("latency-tracking-info-percentiles: percentile must be between 0.0 and 100.0"),
+                    }
+                }
+                self.latency_tracking_info_percentiles = v;
+            }
+            "metrics-top-channels" => {
+                let n = parse_u64(&key, value)?;
+                if n > 1000 {
+                    return err("'metrics-top-channels' must be at most 1000");
+                }
+                self.metrics_top_channels = n;
             }
             "daemonize" if value.trim().eq_ignore_ascii_case("yes") => {
                 return err("'daemonize yes' is not supported: run respub in the foreground")

@@ -57,6 +57,10 @@ pub enum CmdError {
     InvalidClientIdList,
     NoSuchUser(Bytes),
     MaxClients,
+    /// SLOWLOG GET with a count below -1 or not an integer.
+    SlowlogCount,
+    /// LATENCY GRAPH for an event with no samples (event as sent).
+    LatencyNoSamples(Bytes),
 }
 
 /// Redis prints arguments with `%.*s`/`%s`, which stop at a NUL byte.
@@ -209,6 +213,14 @@ impl CmdError {
             }
             CmdError::CommandUnknownName => v.extend_from_slice(b"ERR Invalid command specified"),
             CmdError::MaxClients => v.extend_from_slice(b"ERR max number of clients reached"),
+            CmdError::SlowlogCount => {
+                v.extend_from_slice(b"ERR count should be greater than or equal to -1")
+            }
+            CmdError::LatencyNoSamples(event) => {
+                v.extend_from_slice(b"ERR No samples available for event '");
+                v.extend_from_slice(c_str(event));
+                v.push(b'\'');
+            }
         }
         v
     }

@@ -16,7 +16,10 @@
 //!   subscriber is dropped while publishers never wait.
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
+//! - [`admin`] is the optional HTTP port: Prometheus `/metrics`, `/healthz`, `/readyz`.
+//! - [`stats`] holds the counters, per-command histograms, SLOWLOG and latency monitor.
 
+pub mod admin;
 pub mod cmd;
 pub mod config;
 pub mod conn;

@@ -72,6 +72,9 @@ fn main() -> ExitCode {
         for addr in server.local_addrs() {
             info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
         }
+        if let Some(addr) = server.admin_addr() {
+            info!(%addr, "admin HTTP: /metrics /healthz /readyz");
+        }
         server.run(shutdown_signal()).await;
         info!("respub is now ready to exit, bye bye...");
         ExitCode::SUCCESS

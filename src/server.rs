@@ -11,7 +11,7 @@ use crate::stats::Stats;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -48,6 +48,12 @@ pub struct Shared {
     pub readers: AtomicUsize,
     /// Notified when `readers` drops to 0.
     pub quiesced: Notify,
+    /// Set once the RESP listeners accept connections (admin /readyz).
+    pub listening: AtomicBool,
+    /// Set when shutdown begins, before connections are told to stop: /readyz answers
+    /// 503 from then on so a load balancer stops sending new clients. Whoever starts a
+    /// shutdown (SIGTERM handling, a shutdown delay) sets it first.
+    pub draining: AtomicBool,
 }
 
 impl Shared {
@@ -66,6 +72,8 @@ impl Shared {
                 char::from_digit((x % 16) as u32, 16).unwrap_or('0')
             })
             .collect();
+        let stats = Stats::new(crate::cmd::table::all().iter().map(|s| s.name).collect());
+        stats.apply_config(&config);
         Shared {
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
@@ -76,7 +84,7 @@ impl Shared {
             config: RwLock::new(config),
             registry: Registry::new(),
             clients: ClientTable::default(),
-            stats: Stats::default(),
+            stats,
             started: Instant::now(),
             started_unix: now.as_secs(),
             run_id,
@@ -85,6 +93,8 @@ impl Shared {
             arrival: Arc::default(),
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
+            listening: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -146,6 +156,7 @@ impl Shared {
         self.maxclients.store(next.maxclients, Relaxed);
         self.max_subscriptions
             .store(next.max_subscriptions_per_client, Relaxed);
+        self.stats.apply_config(&next);
         *current = next;
         Ok(())
     }
@@ -155,6 +166,8 @@ impl Shared {
 #[derive(Debug)]
 pub struct Server {
     listeners: Vec<TcpListener>,
+    /// The admin HTTP port (`crate::admin`), when `admin-port` is set.
+    admin: Option<TcpListener>,
     shared: Arc<Shared>,
 }
 
@@ -191,11 +204,37 @@ impl Server {
             socket.bind(addr)?;
             listeners.push(socket.listen(config.tcp_backlog)?);
         }
+        let admin = if config.admin_port > 0 {
+            let addr = (config.admin_bind.as_str(), config.admin_port);
+            Some(TcpListener::bind(addr).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("admin-port {}:{}: {e}", config.admin_bind, config.admin_port),
+                )
+            })?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared::new(config, config_file));
         if let Some(l) = listeners.first() {
             shared.port.store(l.local_addr()?.port(), Relaxed);
         }
-        Ok(Server { listeners, shared })
+        Ok(Server {
+            listeners,
+            admin,
+            shared,
+        })
+    }
+
+    /// The admin HTTP address, if `admin-port` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The state shared with connections; a caller that delays shutdown sets
+    /// `draining` on it first, so /readyz fails while it waits.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
@@ -210,6 +249,16 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
+        // The admin port outlives the RESP listeners: it stops after the drain, so
+        // /readyz answers 503 throughout it.
+        let admin_stop = CancellationToken::new();
+        let admin = self.admin.map(|listener| {
+            tokio::spawn(crate::admin::serve(
+                listener,
+                self.shared.clone(),
+                admin_stop.clone(),
+            ))
+        });
         for listener in self.listeners {
             tracker.spawn(accept_loop(
                 listener,
@@ -219,7 +268,9 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
+        self.shared.listening.store(true, Relaxed);
         shutdown.await;
+        self.shared.draining.store(true, Relaxed);
         info!(
             clients = self.shared.clients.len(),
             "shutting down: no new connections, flushing clients"
@@ -229,6 +280,12 @@ impl Server {
         let grace = Duration::from_secs(self.shared.shutdown_timeout() + 1);
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             warn!("some connections did not finish within shutdown-timeout");
+        }
+        self.shared.listening.store(false, Relaxed);
+        admin_stop.cancel();
+        if let Some(admin) = admin {
+            // A scraper holding a keep-alive connection must not hold up the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         }
     }
 }

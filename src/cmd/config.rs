@@ -32,6 +32,12 @@ const MUTABLE: &[&str] = &[
     "client-query-buffer-limit",
     "reply-pause-bytes",
     "max-subscriptions-per-client",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "latency-monitor-threshold",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
+    "metrics-top-channels",
 ];
 
 fn values(c: &Config) -> Vec<(&'static str, String)> {
@@ -65,6 +71,30 @@ fn values(c: &Config) -> Vec<(&'static str, String)> {
             "max-subscriptions-per-client",
             c.max_subscriptions_per_client.to_string(),
         ),
+        ("admin-port", c.admin_port.to_string()),
+        ("admin-bind", c.admin_bind.clone()),
+        (
+            "slowlog-log-slower-than",
+            c.slowlog_log_slower_than.to_string(),
+        ),
+        ("slowlog-max-len", c.slowlog_max_len.to_string()),
+        (
+            "latency-monitor-threshold",
+            c.latency_monitor_threshold.to_string(),
+        ),
+        (
+            "latency-tracking",
+            if c.latency_tracking { "yes" } else { "no" }.to_string(),
+        ),
+        (
+            "latency-tracking-info-percentiles",
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ("metrics-top-channels", c.metrics_top_channels.to_string()),
     ];
     v.extend(COMPAT.iter().map(|(k, val)| (*k, val.to_string())));
     v

@@ -7,9 +7,11 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod latency;
 pub mod multi;
 pub mod publish;
 pub mod pubsub;
+pub mod slowlog;
 pub mod subscribe;
 pub mod table;
 
@@ -64,8 +66,12 @@ impl Ctx<'_> {
     }
 
     fn error(&mut self, e: &CmdError) {
-        self.shared.stats.error_replies.fetch_add(1, Relaxed);
-        self.reply().error(&e.to_reply());
+        let text = e.to_reply();
+        self.shared.stats.record_error(&text);
+        if matches!(e, CmdError::WrongPass) {
+            self.shared.stats.auth_failures.fetch_add(1, Relaxed);
+        }
+        self.reply().error(&text);
     }
 
     /// Holds racing deliveries back until this command's reply is queued (the outbox's
@@ -117,14 +123,26 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
     ctx.out.silenced = ctx.session.reply.silenced();
     let is_exec = found.as_ref().is_ok_and(|s| s.name == "exec");
-    match found.and_then(|spec| check(ctx, spec, &args).map(|()| spec)) {
-        Err(e) => reject(ctx, &e, is_exec),
+    let checked = match found {
+        Ok(spec) => check(ctx, spec, &args)
+            .map(|()| spec)
+            .map_err(|e| (Some(spec), e)),
+        Err(e) => Err((None, e)),
+    };
+    match checked {
+        Err((spec, e)) => {
+            // Redis counts a refused known command in its `rejected_calls`.
+            if let Some(spec) = spec {
+                ctx.shared.stats.per_command.reject(table::slot(spec));
+            }
+            reject(ctx, &e, is_exec);
+        }
         Ok(spec) => {
             ctx.client.last_cmd.store(spec.addr(), Relaxed);
             if ctx.session.multi.is_some() && spec.flags & flags::NOT_QUEUED == 0 {
                 multi::queue(ctx, args);
-            } else if let Err(e) = (spec.handler)(ctx, &args) {
-                ctx.error(&e);
+            } else {
+                execute(ctx, spec, &args);
             }
         }
     }
@@ -170,14 +188,28 @@ fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
     ctx.error(e);
 }
 
+/// Runs the handler, timed for INFO commandstats / latencystats, SLOWLOG and the
+/// latency monitor: two clock reads and a few Relaxed adds into the command's own slot
+/// (`stats::commands`), no lock unless the slow log takes the command.
+fn execute(ctx: &mut Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
+    let started = std::time::Instant::now();
+    let result = (spec.handler)(ctx, args);
+    let failed = result.is_err();
+    if let Err(e) = result {
+        ctx.error(&e);
+    }
+    let took = started.elapsed();
+    ctx.shared
+        .stats
+        .per_command
+        .record(table::slot(spec), took, failed);
+    slowlog::observe(ctx, spec, args, took.as_micros() as u64);
+}
+
 /// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     match lookup(args) {
-        Ok(spec) => {
-            if let Err(e) = (spec.handler)(ctx, args) {
-                ctx.error(&e);
-            }
-        }
+        Ok(spec) => execute(ctx, spec, args),
         Err(e) => ctx.error(&e),
     }
 }

@@ -3,7 +3,8 @@
 //! hints from COMMAND DOCS).
 
 use super::{
-    client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
+    client, command, config, connection, info, latency, multi, publish, pubsub, slowlog, subscribe,
+    Handler,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -120,6 +121,33 @@ pub fn name_by_addr(addr: usize) -> &'static str {
         }
     }
     "NULL"
+}
+
+/// Every command and subcommand in table order: per-command statistics slot `i` is
+/// `all()[i]` (`crate::stats::commands`).
+pub fn all() -> &'static [&'static Spec] {
+    static ALL: OnceLock<Vec<&'static Spec>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+            .collect()
+    })
+}
+
+/// The statistics slot of `spec`: its index in `all()`, found by address through a
+/// sorted table (a binary search of ~100 entries on every command, no hashing).
+pub fn slot(spec: &'static Spec) -> usize {
+    static BY_ADDR: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+    let by_addr = BY_ADDR.get_or_init(|| {
+        let mut v: Vec<(usize, usize)> =
+            all().iter().enumerate().map(|(i, s)| (s.addr(), i)).collect();
+        v.sort_unstable();
+        v
+    });
+    by_addr
+        .binary_search_by_key(&spec.addr(), |e| e.0)
+        .map_or(usize::MAX, |i| by_addr[i].1)
 }
 
 /// Every command and subcommand by lower-case full name (`publish`, `pubsub|numsub`).
@@ -248,6 +276,13 @@ pub static COMMANDS: &[Spec] = &[
     spec!("info", -1, 0, info::info, "server", "1.0.0",
         "Returns information and statistics about the server.", "O(1)",
         info: &["loading", "stale", "sentinel"], acl: &["slow", "dangerous"], args: &[opt_many("section", "string")]),
+    // admin-http (issue 8): SLOWLOG and LATENCY.
+    spec!("slowlog", -2, 0, not_a_command, "server", "2.2.12",
+        "A container for slow log commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: SLOWLOG_SUBS),
+    spec!("latency", -2, 0, not_a_command, "server", "2.8.13",
+        "A container for latency diagnostics commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: LATENCY_SUBS),
     spec!("command", -1, 0, command::all, "server", "2.8.13",
         "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands",
         info: &["loading", "stale"], acl: &["slow", "connection"], args: &[], subs: COMMAND_SUBS),
@@ -368,6 +403,49 @@ static CONFIG_SUBS: &[Spec] = &[
         "Resets the server's statistics.", "O(1)",
         info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[]),
     spec!("config|help", 2, 0, config::help, "server", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+// admin-http (issue 8): SLOWLOG and LATENCY subcommands, as Redis 7.0 declares them.
+const ADMIN_INFO: &[&str] = &["admin", "noscript", "loading", "stale"];
+const ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous"];
+
+static SLOWLOG_SUBS: &[Spec] = &[
+    spec!("slowlog|get", -2, 0, slowlog::get, "server", "2.2.12",
+        "Returns the slow log's entries.", "O(N) where N is the number of entries returned",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt("count", "integer")]),
+    spec!("slowlog|len", 2, 0, slowlog::len, "server", "2.2.12",
+        "Returns the number of entries in the slow log.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|reset", 2, 0, slowlog::reset, "server", "2.2.12",
+        "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|help", 2, 0, slowlog::help, "server", "6.2.0",
+        "Show helpful text about the different subcommands", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+static LATENCY_SUBS: &[Spec] = &[
+    spec!("latency|doctor", 2, 0, latency::doctor, "server", "2.8.13",
+        "Returns a human-readable latency analysis report.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|graph", 3, 0, latency::graph, "server", "2.8.13",
+        "Returns a latency graph for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|history", 3, 0, latency::history, "server", "2.8.13",
+        "Returns timestamp-latency samples for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|latest", 2, 0, latency::latest, "server", "2.8.13",
+        "Returns the latest latency samples for all events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|reset", -2, 0, latency::reset, "server", "2.8.13",
+        "Resets the latency data for one or more events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("event", "string")]),
+    spec!("latency|histogram", -2, 0, latency::histogram, "server", "7.0.0",
+        "Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved.",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("command", "string")]),
+    spec!("latency|help", 2, 0, latency::help, "server", "2.8.13",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow"], args: &[]),
 ];
