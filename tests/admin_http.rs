@@ -20,12 +20,12 @@ use tokio::net::TcpStream;
 
 const PASSWORD: &str = "admin-test-pw";
 
-/// One HTTP/1.1 GET with `Connection: close`: (status, body). Err if nobody listens.
+/// One HTTP/1.0 GET (no chunked body to decode): (status, body). Err if nobody listens.
 async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))??;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
     s.write_all(req.as_bytes()).await?;
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw))
