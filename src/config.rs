@@ -329,12 +329,23 @@ impl Config {
                 }
                 self.admin_bind = v.to_string();
             }
+            // Reasons in Redis 7.0's words (config.c numeric configs).
             "slowlog-log-slower-than" => {
-                self.slowlog_log_slower_than = value.trim().parse().or_else(|_| {
-                    err(format!("'slowlog-log-slower-than': '{value}' is not an integer"))
-                })?
+                self.slowlog_log_slower_than = value
+                    .trim()
+                    .parse()
+                    .or_else(|_| err("argument couldn't be parsed into an integer"))?
             }
-            "slowlog-max-len" => self.slowlog_max_len = parse_u64(&key, value)?,
+            "slowlog-max-len" => {
+                let n: i64 = value
+                    .trim()
+                    .parse()
+                    .or_else(|_| err("argument couldn't be parsed into an integer"))?;
+                if n < 0 {
+                    return err("argument must be between 0 and 9223372036854775807 inclusive");
+                }
+                self.slowlog_max_len = n as u64;
+            }
             "latency-monitor-threshold" => self.latency_monitor_threshold = parse_u64(&key, value)?,
             "latency-tracking" => {
                 self.latency_tracking = match value.trim().to_ascii_lowercase().as_str() {
@@ -348,7 +359,9 @@ impl Config {
                 for w in value.split_whitespace() {
                     match w.parse::<f64>() {
                         Ok(p) if (0.0..=100.0).contains(&p) => v.push(p),
-                        _ => return err("latency-tracking-info-percentiles: percentile must be between 0.0 and 100.0"),
+                        _ => {
+                            return err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                        }
                     }
                 }
                 self.latency_tracking_info_percentiles = v;

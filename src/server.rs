@@ -209,7 +209,10 @@ impl Server {
             Some(TcpListener::bind(addr).await.map_err(|e| {
                 io::Error::new(
                     e.kind(),
-                    format!("admin-port {}:{}: {e}", config.admin_bind, config.admin_port),
+                    format!(
+                        "admin-port {}:{}: {e}",
+                        config.admin_bind, config.admin_port
+                    ),
                 )
             })?)
         } else {

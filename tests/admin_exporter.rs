@@ -57,7 +57,10 @@ async fn start_exporter(redis: SocketAddr) -> Exporter {
     let exporter = Exporter { child, addr, log };
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < deadline, "the exporter never listened on {addr}");
+        assert!(
+            Instant::now() < deadline,
+            "the exporter never listened on {addr}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     exporter
@@ -73,7 +76,11 @@ async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .expect("scrape within 10 s")
         .expect("read");
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = text
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
@@ -114,23 +121,42 @@ async fn check(kind: Kind) {
     let (status, scrape) = http_get(exporter.addr, "/metrics").await;
     assert_eq!(status, 200, "{label}: exporter /metrics");
 
-    assert_eq!(value(&scrape, "redis_up"), Some(1.0), "{label}: redis_up\n{scrape}");
+    assert_eq!(
+        value(&scrape, "redis_up"),
+        Some(1.0),
+        "{label}: redis_up\n{scrape}"
+    );
     assert_eq!(
         value(&scrape, "redis_exporter_last_scrape_error{err=\"\"}"),
         Some(0.0),
         "{label}: last scrape error\n{scrape}"
     );
-    assert_eq!(value(&scrape, "redis_pubsub_channels"), Some(2.0), "{label}");
-    assert_eq!(value(&scrape, "redis_pubsub_patterns"), Some(1.0), "{label}");
-    assert_eq!(value(&scrape, "redis_connected_clients"), Some(6.0), "{label}");
+    assert_eq!(
+        value(&scrape, "redis_pubsub_channels"),
+        Some(2.0),
+        "{label}"
+    );
+    assert_eq!(
+        value(&scrape, "redis_pubsub_patterns"),
+        Some(1.0),
+        "{label}"
+    );
+    assert_eq!(
+        value(&scrape, "redis_connected_clients"),
+        Some(6.0),
+        "{label}"
+    );
     assert_eq!(
         value(&scrape, "redis_commands_total{cmd=\"publish\"}"),
         Some(3.0),
         "{label}: from INFO commandstats"
     );
     assert!(
-        value(&scrape, "redis_commands_duration_seconds_total{cmd=\"publish\"}")
-            .is_some_and(|v| v > 0.0),
+        value(
+            &scrape,
+            "redis_commands_duration_seconds_total{cmd=\"publish\"}"
+        )
+        .is_some_and(|v| v > 0.0),
         "{label}: commandstats usec"
     );
     assert_eq!(

@@ -99,7 +99,9 @@ fn parse_metrics(text: &str) -> Scrape {
             }
             "sample" => {
                 let v: f64 = f[3].parse().unwrap_or_else(|_| panic!("value in {line}"));
-                scrape.samples.insert((f[1].to_string(), f[2].to_string()), v);
+                scrape
+                    .samples
+                    .insert((f[1].to_string(), f[2].to_string()), v);
             }
             _ => panic!("unexpected parser line {line}"),
         }
@@ -153,7 +155,8 @@ async fn workload(server: &Server) -> Workload {
         subs.push(c);
     }
     let mut p = server.connect().await;
-    p.send(&cmd(&["HELLO", "3", "AUTH", "default", PASSWORD])).await;
+    p.send(&cmd(&["HELLO", "3", "AUTH", "default", PASSWORD]))
+        .await;
     p.read_frame().await;
     p.roundtrip(
         &cmd(&["PSUBSCRIBE", "n*"]),
@@ -226,7 +229,10 @@ async fn check_info(kind: Kind, c: &mut Client) {
         ["p50", "p99", "p99.9"],
         "{label} latencystats percentiles"
     );
-    assert!(p["p50"].parse::<f64>().is_ok_and(|v| v > 0.0), "{label} {p:?}");
+    assert!(
+        p["p50"].parse::<f64>().is_ok_and(|v| v > 0.0),
+        "{label} {p:?}"
+    );
 }
 
 #[tokio::test]
@@ -268,7 +274,11 @@ async fn metrics_report_a_known_workload() {
         ("respub_command_duration_seconds", "histogram"),
         ("process_resident_memory_bytes", "gauge"),
     ] {
-        assert_eq!(m.families.get(family).map(String::as_str), Some(kind), "{family}");
+        assert_eq!(
+            m.families.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
     }
     // Clients: 5 RESP2 (3 subscribers, the shard subscriber, the publisher), 1 RESP3.
     let tcp2 = "protocol=resp2,transport=tcp";
@@ -280,9 +290,18 @@ async fn metrics_report_a_known_workload() {
     assert_eq!(m.value("respub_pubsub_patterns", ""), 1.0);
     assert_eq!(m.value("respub_pubsub_shard_channels", ""), 1.0);
     // Messages: published += N, delivered += N * receivers.
-    assert_eq!(m.value("respub_messages_published_total", "kind=channel"), 5.0);
-    assert_eq!(m.value("respub_messages_published_total", "kind=shard"), 2.0);
-    assert_eq!(m.value("respub_messages_delivered_total", ""), 5.0 * 4.0 + 2.0);
+    assert_eq!(
+        m.value("respub_messages_published_total", "kind=channel"),
+        5.0
+    );
+    assert_eq!(
+        m.value("respub_messages_published_total", "kind=shard"),
+        2.0
+    );
+    assert_eq!(
+        m.value("respub_messages_delivered_total", ""),
+        5.0 * 4.0 + 2.0
+    );
     for reason in ["slow_consumer", "disconnecting"] {
         let labels = format!("reason={reason}");
         assert_eq!(m.value("respub_deliveries_dropped_total", &labels), 0.0);
@@ -292,9 +311,15 @@ async fn metrics_report_a_known_workload() {
         0.0
     );
     // Commands and errors, agreeing with INFO (checked on both servers above).
-    assert_eq!(m.value("respub_command_calls_total", "command=publish"), 5.0);
+    assert_eq!(
+        m.value("respub_command_calls_total", "command=publish"),
+        5.0
+    );
     assert_eq!(m.value("respub_command_calls_total", "command=auth"), 6.0);
-    assert_eq!(m.value("respub_command_failed_calls_total", "command=auth"), 1.0);
+    assert_eq!(
+        m.value("respub_command_failed_calls_total", "command=auth"),
+        1.0
+    );
     assert_eq!(
         m.value("respub_command_duration_seconds_count", "command=publish"),
         5.0
@@ -340,7 +365,12 @@ async fn healthz_and_readyz_answer_while_serving() {
     let admin_port = free_port();
     let server = Server::start(
         Kind::Respub,
-        &["--admin-port", &admin_port.to_string(), "--admin-bind", "127.0.0.1"],
+        &[
+            "--admin-port",
+            &admin_port.to_string(),
+            "--admin-bind",
+            "127.0.0.1",
+        ],
     )
     .await;
     let admin = SocketAddr::from(([127, 0, 0, 1], admin_port));
@@ -420,7 +450,10 @@ async fn readyz_turns_503_on_sigterm_and_the_port_closes_at_exit() {
     // Exit after shutdown-timeout; the admin port closes with the process.
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.try_wait().is_none() {
-        assert!(Instant::now() < deadline, "respub did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "respub did not exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(

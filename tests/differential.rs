@@ -259,8 +259,32 @@ pub(crate) enum Norm {
     /// Each frame is an array whose element order is unspecified (PUBSUB CHANNELS /
     /// SHARDCHANNELS: hash-table order, spec §3.5): elements sorted before comparing.
     SortedElements,
+    /// Values that change from run to run, not differences: every integer (SLOWLOG ids,
+    /// timestamps and microseconds, LATENCY HISTOGRAM buckets and counts) and every
+    /// `127.0.0.1:<port>` peer address are masked, at any depth; the shape, the
+    /// strings and the aggregate lengths are compared exactly (admin commands).
+    Volatile,
     /// A documented known difference.
     Known(Known),
+}
+
+fn mask_volatile(frame: &[u8]) -> Vec<u8> {
+    if let Some((header, items)) = split_aggregate(frame) {
+        let mut out = header;
+        for item in items {
+            out.extend(mask_volatile(&item));
+        }
+        return out;
+    }
+    match frame.first() {
+        Some(b':') => b":<int>\r\n".to_vec(),
+        Some(b'$')
+            if support::frame_payload(frame).is_some_and(|p| p.starts_with(b"127.0.0.1:")) =>
+        {
+            b"$<peer>\r\n".to_vec()
+        }
+        _ => frame.to_vec(),
+    }
 }
 
 fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
@@ -308,6 +332,7 @@ fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
             }
             out
         }
+        Norm::Volatile => frames.iter().flat_map(|f| mask_volatile(f)).collect(),
         Norm::Known(k) => k.apply(frames),
     }
 }
@@ -665,6 +690,7 @@ pub(crate) async fn hello3(s: &mut Side, c: usize) {
 }
 
 mod differential {
+    pub(crate) mod admin;
     pub(crate) mod connection;
     pub(crate) mod glob;
     pub(crate) mod protocol;

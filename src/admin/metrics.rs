@@ -39,7 +39,10 @@ const BOUNDS_NS: [u64; 11] = [
 
 pub async fn handler(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         render(&shared),
     )
 }
@@ -100,8 +103,16 @@ pub fn render(shared: &Shared) -> String {
         "gauge",
         "Connected clients by protocol version and transport.",
     );
-    o.sample("respub_connected_clients", "protocol=\"resp2\",transport=\"tcp\"", resp2);
-    o.sample("respub_connected_clients", "protocol=\"resp3\",transport=\"tcp\"", resp3);
+    o.sample(
+        "respub_connected_clients",
+        "protocol=\"resp2\",transport=\"tcp\"",
+        resp2,
+    );
+    o.sample(
+        "respub_connected_clients",
+        "protocol=\"resp3\",transport=\"tcp\"",
+        resp3,
+    );
     o.one(
         "respub_pubsub_clients",
         "gauge",
@@ -179,7 +190,10 @@ pub fn render(shared: &Shared) -> String {
     for (limit, c) in [
         ("output_buffer", &stats.output_limit_disconnections),
         ("query_buffer", &stats.query_limit_disconnections),
-        ("unauthenticated_output", &stats.unauthenticated_output_disconnections),
+        (
+            "unauthenticated_output",
+            &stats.unauthenticated_output_disconnections,
+        ),
         ("protocol_error", &stats.protocol_errors),
     ] {
         o.sample(
@@ -241,15 +255,33 @@ pub fn render(shared: &Shared) -> String {
 
     // Commands.
     let readings = stats.per_command.readings();
-    let metric = |o: &mut Out, name: &str, help: &str, f: &dyn Fn(&crate::stats::commands::CommandReading) -> u64| {
+    let metric = |o: &mut Out,
+                  name: &str,
+                  help: &str,
+                  f: &dyn Fn(&crate::stats::commands::CommandReading) -> u64| {
         o.head(name, "counter", help);
         for r in &readings {
             o.sample(name, &format!("command=\"{}\"", r.name), f(r));
         }
     };
-    metric(&mut o, "respub_command_calls_total", "Calls by command (INFO commandstats calls).", &|r| r.calls);
-    metric(&mut o, "respub_command_rejected_calls_total", "Calls refused before running, by command.", &|r| r.rejected);
-    metric(&mut o, "respub_command_failed_calls_total", "Calls that answered an error, by command.", &|r| r.failed);
+    metric(
+        &mut o,
+        "respub_command_calls_total",
+        "Calls by command (INFO commandstats calls).",
+        &|r| r.calls,
+    );
+    metric(
+        &mut o,
+        "respub_command_rejected_calls_total",
+        "Calls refused before running, by command.",
+        &|r| r.rejected,
+    );
+    metric(
+        &mut o,
+        "respub_command_failed_calls_total",
+        "Calls that answered an error, by command.",
+        &|r| r.failed,
+    );
     o.head(
         "respub_command_duration_seconds",
         "histogram",
@@ -317,7 +349,12 @@ pub fn render(shared: &Shared) -> String {
         "Resident memory size in bytes.",
         rss_bytes(),
     );
-    o.one("process_open_fds", "gauge", "Number of open file descriptors.", open_fds());
+    o.one(
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+        open_fds(),
+    );
     if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
         o.one(
             "process_max_fds",

@@ -188,6 +188,8 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             w!("pubsub_channels", reg.channel_count(Namespace::Channel));
             w!("pubsub_patterns", reg.pattern_count());
             w!("pubsubshard_channels", reg.channel_count(Namespace::Shard));
+            // Errors Redis itself never expects to send (from replicas, scripts): none here.
+            w!("unexpected_error_replies", 0);
             w!("total_error_replies", stats.error_replies.load(Relaxed));
             w!(
                 "client_query_buffer_limit_disconnections",

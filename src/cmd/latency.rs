@@ -85,9 +85,13 @@ pub fn graph(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     let Some(ev) = events.iter().find(|ev| ev.name.as_bytes() == &args[2][..]) else {
         return Err(CmdError::LatencyNoSamples(args[2].clone()));
     };
-    let mut text = format!("{} - high {} ms, low {} ms (all time high {} ms)\n", ev.name,
+    let mut text = format!(
+        "{} - high {} ms, low {} ms (all time high {} ms)\n",
+        ev.name,
         ev.samples.iter().map(|s| s.1).max().unwrap_or(0),
-        ev.samples.iter().map(|s| s.1).min().unwrap_or(0), ev.max);
+        ev.samples.iter().map(|s| s.1).min().unwrap_or(0),
+        ev.max
+    );
     for (time, ms) in &ev.samples {
         let _ = writeln!(text, "{time} {ms}");
     }
@@ -172,8 +176,10 @@ pub fn histogram(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         }
         v
     };
-    let readings: Vec<CommandReading> =
-        readings.into_iter().filter(|r| r.latency.total() > 0).collect();
+    let readings: Vec<CommandReading> = readings
+        .into_iter()
+        .filter(|r| r.latency.total() > 0)
+        .collect();
     let mut e = ctx.reply();
     e.map(readings.len());
     for r in &readings {

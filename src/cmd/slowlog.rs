@@ -95,6 +95,10 @@ pub(super) fn observe(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes], micros
 }
 
 pub fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    // Redis's slowlogCommand accepts GET with at most one argument.
+    if args.len() > 3 {
+        return Err(CmdError::SubcommandArity(args[0].clone(), args[1].clone()));
+    }
     let count = match args.get(2) {
         None => Some(10),
         Some(a) => match parse_i64(a) {

@@ -140,8 +140,11 @@ pub fn all() -> &'static [&'static Spec] {
 pub fn slot(spec: &'static Spec) -> usize {
     static BY_ADDR: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
     let by_addr = BY_ADDR.get_or_init(|| {
-        let mut v: Vec<(usize, usize)> =
-            all().iter().enumerate().map(|(i, s)| (s.addr(), i)).collect();
+        let mut v: Vec<(usize, usize)> = all()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.addr(), i))
+            .collect();
         v.sort_unstable();
         v
     });

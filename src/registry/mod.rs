@@ -148,9 +148,14 @@ impl Registry {
         // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
         let body = std::cell::OnceCell::new();
         let body = || body.get_or_init(|| Body::new(channel, message)).clone();
-        let mut n = self
-            .channels
-            .publish(channel, Source::Channel, &MESSAGE_HEADER, body, limits, &self.drops);
+        let mut n = self.channels.publish(
+            channel,
+            Source::Channel,
+            &MESSAGE_HEADER,
+            body,
+            limits,
+            &self.drops,
+        );
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read()
                 .for_each_match(channel, |pattern, entry| {
@@ -161,9 +166,7 @@ impl Registry {
                         header: &entry.header,
                         body: &body,
                     };
-                    entry
-                        .subs
-                        .for_each(|sub| self.drops.push(sub, &d, limits));
+                    entry.subs.for_each(|sub| self.drops.push(sub, &d, limits));
                     n += entry.subs.len();
                 });
         }
@@ -173,8 +176,14 @@ impl Registry {
     /// SPUBLISH: shard subscribers of exactly this shard channel.
     pub fn spublish(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
         let body = || Body::new(channel, message);
-        self.shard_channels
-            .publish(channel, Source::Shard, &SMESSAGE_HEADER, body, limits, &self.drops)
+        self.shard_channels.publish(
+            channel,
+            Source::Shard,
+            &SMESSAGE_HEADER,
+            body,
+            limits,
+            &self.drops,
+        )
     }
 
     pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {

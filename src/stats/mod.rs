@@ -82,9 +82,7 @@ impl Stats {
         self.latency
             .threshold_ms
             .store(c.latency_monitor_threshold, Relaxed);
-        self.per_command
-            .tracking
-            .store(c.latency_tracking, Relaxed);
+        self.per_command.tracking.store(c.latency_tracking, Relaxed);
     }
 
     /// One error reply: the total and its code (INFO errorstats).
