@@ -462,3 +462,85 @@ async fn readyz_turns_503_on_sigterm_and_the_port_closes_at_exit() {
     );
     drop(sub);
 }
+
+/// A slow consumer: `client-output-buffer-limit pubsub 1mb 0 0`, a subscriber that never
+/// reads, 4 MiB published to it: redis-server and respub both close it (EOF). respub's
+/// INFO `client_output_buffer_limit_disconnections` (a 7.4 field redis 7.0.15 lacks) and
+/// /metrics count it under `limit="output_buffer"`, and the refused deliveries under
+/// `reason="slow_consumer"`.
+#[tokio::test]
+async fn metrics_count_a_slow_consumer_and_its_dropped_deliveries() {
+    /// Returns the publisher and the sum of the PUBLISH replies.
+    async fn slow_consumer(server: &Server) -> (Client, u64) {
+        let label = server.kind.label();
+        let mut sub = Client::connect_small_rcvbuf(server.addr, 4096).await;
+        sub.roundtrip(
+            &cmd(&["SUBSCRIBE", "firehose"]),
+            b"*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n",
+        )
+        .await;
+        let mut publisher = server.connect().await;
+        let payload = "x".repeat(256 * 1024);
+        let mut receivers = 0;
+        for _ in 0..16 {
+            publisher
+                .send(&cmd(&["PUBLISH", "firehose", &payload]))
+                .await;
+            // :1 until the closed subscriber is gone from the channel, then :0.
+            match &publisher.read_frame().await[..] {
+                b":1\r\n" => receivers += 1,
+                b":0\r\n" => {}
+                other => panic!("{label}: PUBLISH answered {other:?}"),
+            }
+        }
+        assert!(
+            sub.drain_until_eof(Duration::from_secs(5)).await.is_ok(),
+            "{label}: the slow consumer was not closed"
+        );
+        (publisher, receivers)
+    }
+    let limit = ["--client-output-buffer-limit", "pubsub 1mb 0 0"];
+    let redis = Server::start(Kind::Redis, &limit).await;
+    slow_consumer(&redis).await;
+
+    let admin_port = free_port();
+    let port = admin_port.to_string();
+    let mut args = limit.to_vec();
+    args.extend(["--admin-port", &port, "--admin-bind", "127.0.0.1"]);
+    let server = Server::start(Kind::Respub, &args).await;
+    let (mut publisher, receivers) = slow_consumer(&server).await;
+    // The count lands when the closed connection's task ends: wait for it, bounded.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let st = info(&mut publisher, "stats").await;
+        if st["client_output_buffer_limit_disconnections"] == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not counted: {st:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = http_get(SocketAddr::from(([127, 0, 0, 1], admin_port)), "/metrics")
+        .await
+        .expect("GET /metrics");
+    assert_eq!(status, 200);
+    let m = parse_metrics(&body);
+    assert_eq!(
+        m.value("respub_client_disconnections_total", "limit=output_buffer"),
+        1.0
+    );
+    let dropped = m.value("respub_deliveries_dropped_total", "reason=slow_consumer");
+    let delivered = m.value("respub_messages_delivered_total", "");
+    assert!(
+        dropped >= 1.0,
+        "the delivery that crossed the limit is dropped"
+    );
+    assert_eq!(
+        dropped + delivered,
+        receivers as f64,
+        "each receiver a PUBLISH counted is either delivered or dropped"
+    );
+    assert_eq!(
+        m.value("respub_messages_published_total", "kind=channel"),
+        16.0
+    );
+}
