@@ -421,7 +421,7 @@ impl Conn {
     /// Runs one command. Returns false, keeping `args` in `deferred`, when the command
     /// must wait for connections that read earlier (`arrival` step 5).
     fn execute(&mut self, args: Vec<Bytes>) -> bool {
-        let found = cmd::lookup(&args);
+        let found = cmd::lookup(&args, &self.shared.renames);
         #[cfg(debug_assertions)]
         if args[0].eq_ignore_ascii_case(b"respub-debug-panic") {
             // Tests prove that a panicking connection task leaks nothing (see Drop).
