@@ -8,6 +8,7 @@
 use crate::config::{log_filter, Config};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -143,3 +144,30 @@ impl Drop for LineWriter {
         }
     }
 }
+
+/// Log lines of one kind (protocol errors, limit disconnections) per second (`budget`).
+const LOG_LINES_PER_SEC: u64 = 10;
+/// The current second (high bits) and lines logged in it (low 16 bits).
+pub static PROTOCOL_ERROR_LOG: AtomicU64 = AtomicU64::new(0);
+/// The same for limit disconnections (a flood of them is one attacker, not news).
+pub static LIMIT_LOG: AtomicU64 = AtomicU64::new(0);
+
+/// Whether one more line fits in this second's budget.
+pub fn budget(slot: &AtomicU64) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let cur = slot.load(Relaxed);
+    let (sec, n) = (cur >> 16, cur & 0xffff);
+    let next = if sec == now {
+        (now << 16) | (n + 1).min(0xffff)
+    } else {
+        now << 16 | 1
+    };
+    slot.store(next, Relaxed);
+    sec != now || n < LOG_LINES_PER_SEC
+}
+
+/// The same for failed AUTH / HELLO AUTH (a password-guessing client is one event).
+pub static AUTH_FAILURE_LOG: AtomicU64 = AtomicU64::new(0);

@@ -797,3 +797,36 @@ async fn sigterm_with_delay_keeps_serving_then_exits_and_a_second_signal_exits_a
     wait_for_text(&log2, "You insist... exiting now.", Duration::from_secs(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn auth_failures_are_logged_without_the_password() {
+    let dir = tmpdir("authlog");
+    let port = free_port();
+    let ps = port.to_string();
+    let log = dir.join("log");
+    let p = Proc::start(
+        RESPUB,
+        &[
+            "--port",
+            &ps,
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            "right",
+        ],
+        &[],
+        port,
+        &log,
+    );
+    let mut c = Client::connect(p.addr()).await;
+    c.send(&cmd(&["AUTH", "guess-xyz"])).await;
+    assert!(c.read_frame().await.starts_with(b"-WRONGPASS"));
+    c.send(&cmd(&["HELLO", "3", "AUTH", "mallory", "guess-abc"]))
+        .await;
+    assert!(c.read_frame().await.starts_with(b"-WRONGPASS"));
+    let t = wait_for_text(&log, "user=mallory", Duration::from_secs(5));
+    assert_eq!(t.matches("authentication failed").count(), 2, "{t}");
+    assert!(!t.contains("guess-"), "a password reached the log:\n{t}");
+    drop(p);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
