@@ -22,6 +22,8 @@ pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod glob;
 pub mod logging;
 pub mod registry;
