@@ -26,8 +26,15 @@ pub struct OutputLimit {
 pub struct Config {
     /// Addresses to listen on. Default `127.0.0.1`.
     pub bind: Vec<String>,
-    /// TCP port. Default 6379; 0 picks a free port (logged at start).
+    /// TCP port. Default 6379; 0 = no TCP listener, as in Redis (serve `unixsocket`
+    /// only). With 0 and no `unixsocket` the server refuses to start.
     pub port: u16,
+    /// Path of a Unix-domain socket to listen on as well (Redis `unixsocket`). Default
+    /// none. A file already at the path is replaced; the file is removed at shutdown.
+    pub unixsocket: Option<String>,
+    /// Mode of the `unixsocket` file, octal as Redis writes it (`700`, `0770`); at most
+    /// 777. Default 0 = leave the mode the umask gives.
+    pub unixsocketperm: u32,
     /// Password of the `default` user; `None` = no authentication. Default none.
     pub requirepass: Option<Vec<u8>>,
     /// Log level: debug, verbose, notice, warning (Redis words) or trace/info/warn/error.
@@ -85,6 +92,8 @@ impl Default for Config {
         Config {
             bind: vec!["127.0.0.1".to_string()],
             port: 6379,
+            unixsocket: None,
+            unixsocketperm: 0,
             requirepass: None,
             loglevel: "notice".to_string(),
             maxclients: 10_000,
@@ -212,6 +221,23 @@ impl Config {
                     .trim()
                     .parse()
                     .or_else(|_| err(format!("'port': '{value}' is not a port number")))?
+            }
+            "unixsocket" => {
+                self.unixsocket = (!value.is_empty()).then(|| value.to_string());
+            }
+            "unixsocketperm" => {
+                // Redis: "argument couldn't be parsed as an octal number" /
+                // "argument must be between 0 and 777 inclusive".
+                let v = value.trim();
+                let n = u32::from_str_radix(v, 8).or_else(|_| {
+                    err(format!(
+                        "'unixsocketperm': '{value}' is not an octal number"
+                    ))
+                })?;
+                if v.starts_with(['+', '-']) || n > 0o777 {
+                    return err("'unixsocketperm' must be between 0 and 777");
+                }
+                self.unixsocketperm = n;
             }
             "requirepass" => {
                 self.requirepass = if value.is_empty() {
@@ -498,6 +524,22 @@ mod tests {
     fn unknown_directive_is_an_error() {
         assert!(parse_args(&args(&["--nosuch", "1"])).is_err());
         assert!(parse_args(&args(&["--daemonize", "yes"])).is_err());
+    }
+
+    #[test]
+    fn unixsocketperm_is_octal_up_to_777() {
+        let mut c = Config::default();
+        c.apply("unixsocketperm", "700").unwrap();
+        assert_eq!(c.unixsocketperm, 0o700);
+        c.apply("unixsocketperm", "0770").unwrap();
+        assert_eq!(c.unixsocketperm, 0o770);
+        for bad in ["8", "1777", "-1", "+7", "x", ""] {
+            assert!(c.apply("unixsocketperm", bad).is_err(), "{bad}");
+        }
+        c.apply("unixsocket", "/tmp/r.sock").unwrap();
+        assert_eq!(c.unixsocket.as_deref(), Some("/tmp/r.sock"));
+        c.apply("unixsocket", "").unwrap();
+        assert_eq!(c.unixsocket, None);
     }
 
     #[test]

@@ -72,6 +72,13 @@ fn main() -> ExitCode {
         for addr in server.local_addrs() {
             info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
         }
+        for path in server.unix_paths() {
+            info!(
+                path,
+                version = env!("CARGO_PKG_VERSION"),
+                "Ready to accept connections unix"
+            );
+        }
         server.run(shutdown_signal()).await;
         info!("respub is now ready to exit, bye bye...");
         ExitCode::SUCCESS

@@ -8,14 +8,14 @@ use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason
 use crate::registry::Registry;
 use crate::resp::DecodeLimits;
 use crate::stats::Stats;
+use crate::transport::{self, Listener, Stream};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -38,7 +38,7 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix: u64,
     pub run_id: String,
-    /// The port actually bound (differs from config when it asked for 0).
+    /// The TCP port bound (INFO `tcp_port`); 0 when there is no TCP listener.
     pub port: AtomicU16,
     pub config_file: Option<String>,
     next_id: AtomicU64,
@@ -154,7 +154,7 @@ impl Shared {
 /// A bound, not yet running server.
 #[derive(Debug)]
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     shared: Arc<Shared>,
 }
 
@@ -172,7 +172,9 @@ impl Server {
             _ => {}
         }
         let mut listeners = Vec::new();
-        for host in &config.bind {
+        // `port 0` means no TCP listener, as in Redis (use it with `unixsocket`).
+        let tcp_hosts: &[String] = if config.port == 0 { &[] } else { &config.bind };
+        for host in tcp_hosts {
             let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), config.port))
                 .await?
                 .next()
@@ -189,19 +191,42 @@ impl Server {
             };
             socket.set_reuseaddr(true)?;
             socket.bind(addr)?;
-            listeners.push(socket.listen(config.tcp_backlog)?);
+            listeners.push(Listener::Tcp(socket.listen(config.tcp_backlog)?));
+        }
+        if let Some(path) = &config.unixsocket {
+            listeners.push(Listener::Unix(transport::bind_unix(
+                path,
+                config.unixsocketperm,
+                config.tcp_backlog,
+            )?));
+        }
+        if listeners.is_empty() {
+            // redis-server's words and behaviour (it exits at start).
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Configured to not listen anywhere (port 0 and no unixsocket)",
+            ));
         }
         let shared = Arc::new(Shared::new(config, config_file));
-        if let Some(l) = listeners.first() {
-            shared.port.store(l.local_addr()?.port(), Relaxed);
+        if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
+            shared.port.store(addr.port(), Relaxed);
         }
         Ok(Server { listeners, shared })
     }
 
+    /// The TCP addresses bound.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The Unix socket paths bound.
+    pub fn unix_paths(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.unix_path().map(str::to_string))
             .collect()
     }
 
@@ -242,18 +267,23 @@ fn per_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// Accepts on one listener of any transport; `maxclients` counts every transport's
+/// clients together, as in Redis.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shared: Arc<Shared>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
     loop {
         let accepted = tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                listener.close();
+                return;
+            }
             r = listener.accept() => r,
         };
-        let (stream, addr) = match accepted {
+        let (stream, addr, laddr) = match accepted {
             Ok(a) => a,
             Err(e) if per_connection_error(&e) => continue,
             Err(e) => {
@@ -269,16 +299,15 @@ async fn accept_loop(
             tracker.spawn(reject(stream));
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().unwrap_or(addr);
         let id = shared.next_id.fetch_add(1, Relaxed);
-        let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
+        let fd = stream.as_raw_fd();
+        let client = Arc::new(Client::new(id, addr, laddr, fd));
         shared.clients.insert(client.clone());
         // Bytes may already wait in the socket, and no wake will stamp them: the new
         // connection holds its place in arrival order from here (`conn::arrival`).
         let stamp = Stamp::new(shared.arrival.clone(), id);
         stamp.hold();
-        debug!(client = id, peer = %addr, "accepted");
+        debug!(client = id, peer = %client.addr, "accepted");
         tracker.spawn(conn::serve(
             shared.clone(),
             stream,
@@ -290,7 +319,7 @@ async fn accept_loop(
 }
 
 /// Over `maxclients`: Redis writes the error and closes.
-async fn reject(mut stream: TcpStream) {
+async fn reject(mut stream: Stream) {
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         stream.write_all(b"-ERR max number of clients reached\r\n"),

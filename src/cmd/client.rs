@@ -90,6 +90,10 @@ pub fn client_line(c: &Client) -> String {
     if c.multi.load(Relaxed) >= 0 {
         flags.push('x');
     }
+    // Redis's order: P x ... U (redis-server 7.0.15 prints `flags=xU` in MULTI).
+    if c.addr.is_unix() {
+        flags.push('U');
+    }
     if flags.is_empty() {
         flags.push('N');
     }

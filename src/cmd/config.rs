@@ -38,6 +38,9 @@ fn values(c: &Config) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("bind", c.bind.join(" ")),
         ("port", c.port.to_string()),
+        ("unixsocket", c.unixsocket.clone().unwrap_or_default()),
+        // Octal without a leading 0, as redis-server prints it (`700`).
+        ("unixsocketperm", format!("{:o}", c.unixsocketperm)),
         (
             "requirepass",
             c.requirepass

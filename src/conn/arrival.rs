@@ -60,11 +60,11 @@
 //!   tries, 0 misses in 16,000 with it and 1 in 15,000 without; the stress test's
 //!   fenced tries, 1-3 per 4,000 with it and 0 in 16,000 without. It was taken out.
 
+use crate::transport::Stream;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use tokio::net::TcpStream;
 
 /// What a pending connection is known to be about to do (step 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,7 +256,7 @@ impl Stamp {
     /// step 4) when there is nothing to read.
     pub fn poll_read_ready(
         self: &Arc<Self>,
-        stream: &TcpStream,
+        stream: &Stream,
         cx: &mut Context<'_>,
         waker: &Waker,
     ) -> Poll<std::io::Result<()>> {
