@@ -40,6 +40,7 @@
 //!   inner `try_write`; it may report plaintext accepted while ciphertext still waits
 //!   in rustls (`wants_write()` covers that), and must cap how much plaintext it
 //!   accepts so the outbox's byte accounting (`consumed`) stays a bound on memory.
+//!
 //! A WebSocket transport is the same shape one level up: frames decoded from an inner
 //! stream (TCP or TLS) into a plaintext buffer, messages framed on the way out.
 
