@@ -213,11 +213,24 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `kind` with TCP on a free 127.0.0.1 port and a Unix socket at `path`.
+/// Starts `kind` with TCP on a free 127.0.0.1 port and a Unix socket at `path`, and
+/// waits until both accept. Both servers bind TCP first: a TCP connect can succeed a
+/// moment before the socket file exists (ENOENT) or listens (ECONNREFUSED).
 async fn start(kind: Kind, path: &str, extra: &[&str]) -> Server {
     let mut args = vec!["--unixsocket", path];
     args.extend_from_slice(extra);
-    Server::start(kind, &args).await
+    let srv = Server::start(kind, &args).await;
+    let deadline = Instant::now() + support::START_TIMEOUT;
+    while let Err(e) = UnixStream::connect(path).await {
+        assert!(
+            Instant::now() < deadline,
+            "{}: {path} not accepting: {e}",
+            kind.label()
+        );
+        // Polling interval of the readiness probe, bounded by the deadline.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    srv
 }
 
 /// Runs `redis-cli` with `args`; returns stdout. Panics if it fails to run.
@@ -350,6 +363,26 @@ fn mask_client_list(text: &str, sock: &str) -> String {
     out
 }
 
+/// CLIENT LIST through `c` once exactly `n` clients (`c` included) are on the socket
+/// at `path`. The start-up probes of `start` and `support::Server` close at once, but a
+/// server notices a close asynchronously: poll (bounded) instead of counting on it.
+async fn unix_clients(c: &mut UClient, path: &str, n: usize) -> String {
+    let addr = format!("addr={path}:0 ");
+    let deadline = Instant::now() + READ_TIMEOUT;
+    loop {
+        c.send(&line("CLIENT LIST")).await;
+        let list = payload(&c.read_frame().await);
+        if list.lines().filter(|l| l.contains(&addr)).count() == n {
+            return list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never {n} clients on {path}: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn payload(frame: &[u8]) -> String {
     String::from_utf8(support::frame_payload(frame).expect("bulk").to_vec()).expect("utf-8")
 }
@@ -437,8 +470,8 @@ async fn client_list_shows_unix_clients_as_redis_does() {
         let mut tcp = srv.connect().await;
         tcp.roundtrip(&line("PING"), b"+PONG\r\n").await;
         let mut me = UClient::connect(&path).await;
-        me.send(&line("CLIENT LIST")).await;
-        let list = payload(&me.read_frame().await);
+        // Waits out the start-up probes (see `unix_clients`).
+        let list = unix_clients(&mut me, &path, 2).await;
         me.send(&line("CLIENT INFO")).await;
         let info = payload(&me.read_frame().await);
 
@@ -489,6 +522,7 @@ async fn client_kill_matches_socket_paths() {
         let mut u2 = UClient::connect(&path).await;
         u2.roundtrip(&line("PING"), b"+PONG\r\n").await;
         let mut tcp = srv.connect().await;
+        unix_clients(&mut u2, &path, 2).await;
         tcp.roundtrip(&cmd(&["CLIENT", "KILL", "ADDR", &target]), b":2\r\n")
             .await;
         u1.expect_eof().await;
@@ -545,8 +579,20 @@ async fn maxclients_counts_both_transports() {
         let path = dir.sock();
         let srv = start(kind, &path, &["--maxclients", "2"]).await;
         let u = admitted(&path).await;
-        let mut t = srv.connect().await;
-        t.roundtrip(&line("PING"), b"+PONG\r\n").await;
+        // The start-up probes may still hold slots for a moment: retry (bounded) until
+        // the TCP client is in too. From then on two clients are in for sure.
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let mut t = loop {
+            let mut t = srv.connect().await;
+            t.send(&line("PING")).await;
+            let f = t.read_frame().await;
+            if f == b"+PONG\r\n" {
+                break t;
+            }
+            assert_eq!(f, b"-ERR max number of clients reached\r\n", "{kind:?}");
+            assert!(Instant::now() < deadline, "{kind:?}: no slot for TCP");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         let mut refused = UClient::connect(&path).await;
         refused
             .expect(b"-ERR max number of clients reached\r\n")
