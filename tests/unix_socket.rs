@@ -582,7 +582,7 @@ async fn maxclients_counts_both_transports() {
         // The start-up probes may still hold slots for a moment: retry (bounded) until
         // the TCP client is in too. From then on two clients are in for sure.
         let deadline = Instant::now() + READ_TIMEOUT;
-        let mut t = loop {
+        let t = loop {
             let mut t = srv.connect().await;
             t.send(&line("PING")).await;
             let f = t.read_frame().await;
