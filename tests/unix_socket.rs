@@ -759,3 +759,40 @@ async fn arrival_order_holds_across_unix_and_tcp() {
         );
     }
 }
+
+/// The other half of `transport::Peer`'s printing: an IPv6 peer is `[::1]:port`, with
+/// brackets, in CLIENT INFO / CLIENT LIST (redis-server 7.0.15), and CLIENT KILL ADDR
+/// takes that form.
+#[tokio::test]
+async fn ipv6_peers_print_in_brackets() {
+    for kind in KINDS {
+        let srv = Server::start(kind, &["--bind", "127.0.0.1", "::1"]).await;
+        let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, srv.addr.port()));
+        let mut s = tokio::time::timeout(READ_TIMEOUT, tokio::net::TcpStream::connect(v6))
+            .await
+            .expect("connect to [::1] timed out")
+            .expect("connect to [::1] (is IPv6 loopback up?)");
+        s.write_all(&line("CLIENT INFO")).await.expect("write");
+        let mut buf = Vec::new();
+        let n = loop {
+            if let Some(n) = frame_len(&buf).expect("RESP") {
+                break n;
+            }
+            let got = tokio::time::timeout(READ_TIMEOUT, s.read_buf(&mut buf))
+                .await
+                .expect("CLIENT INFO reply timed out")
+                .expect("read");
+            assert!(got > 0, "{kind:?}: EOF");
+        };
+        let info = payload(&buf[..n]);
+        let local = s.local_addr().expect("local_addr").port();
+        let want = format!("addr=[::1]:{local} laddr=[::1]:{} ", srv.addr.port());
+        assert!(info.contains(&want), "{kind:?}: want {want:?} in {info}");
+        let mut tcp = srv.connect().await;
+        tcp.roundtrip(
+            &cmd(&["CLIENT", "KILL", "ADDR", &format!("[::1]:{local}")]),
+            b":1\r\n",
+        )
+        .await;
+    }
+}
