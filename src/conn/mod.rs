@@ -634,6 +634,8 @@ impl Conn {
 
     fn finish_release(&mut self) {
         self.stop_reading();
+        // A read wake already on its way must not stamp a connection that is gone.
+        self.stamp.retire();
         self.client.outbox.close(CloseReason::Shutdown);
         self.shared.clients.remove(self.client.id);
         self.released = true;
