@@ -730,6 +730,11 @@ async fn the_socket_file_is_removed_at_shutdown() {
 /// find the subscription (`:1`). Each try is fenced as in tests/stress.rs (`fence`): the
 /// publisher and then the subscriber run a PING to completion first, without which
 /// redis-server itself answers a few percent of such tries out of send order.
+///
+/// Known respub failure, kept as found (a check redis-server passes): measured on
+/// 2026-12-01, respub missed 2 of 7,500 tries (25 runs; one on the first try after
+/// connect, one on try 55), redis-server 0 of 15,000; the same harness with a TCP
+/// subscriber missed 0 of 7,500 on respub. About 1 run in 12 of this test fails.
 #[tokio::test]
 async fn arrival_order_holds_across_unix_and_tcp() {
     const TRIES: usize = 300;
