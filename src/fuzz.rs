@@ -114,10 +114,16 @@ impl Session {
             .enable_all()
             .build()
             .expect("runtime");
+        // A free port: `port 0` means "no TCP listener", as in Redis.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("probe a free port")
+            .port()
+            .to_string();
         let mut config = Config::default();
         for (k, v) in [
             ("bind", "127.0.0.1"),
-            ("port", "0"),
+            ("port", port.as_str()),
             ("proto-max-bulk-len", "1mb"),
             ("client-query-buffer-limit", "1mb"),
             (

@@ -4,7 +4,8 @@
 //! Data flows one way:
 //!
 //! ```text
-//! socket -> resp::Decoder -> args -> cmd (checks, handlers) -> registry -> outbox -> socket
+//! socket -> transport -> resp::Decoder -> args -> cmd (checks, handlers) -> registry
+//!        -> outbox -> transport -> socket
 //! ```
 //!
 //! - [`resp`] knows bytes and frames: a resumable request decoder and a reply encoder.
@@ -15,6 +16,8 @@
 //!   byte-bounded queue that enforces Redis's `client-output-buffer-limit`, so a slow
 //!   subscriber is dropped while publishers never wait.
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
+//! - [`transport`] is the byte pipe under a connection: TCP or a Unix socket today, one
+//!   enum the connection loop reads and writes through (TLS plugs in there).
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
 
 pub mod bind;
@@ -32,3 +35,4 @@ pub mod server;
 pub mod stats;
 #[cfg(test)]
 mod test_rng;
+pub mod transport;

@@ -10,14 +10,13 @@ use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason
 use crate::registry::Registry;
 use crate::resp::DecodeLimits;
 use crate::stats::Stats;
+use crate::transport::{self, Listener, Peer, Stream};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,7 +39,7 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix: u64,
     pub run_id: String,
-    /// The port actually bound (differs from config when it asked for 0).
+    /// The TCP port bound (INFO `tcp_port`); 0 when there is no TCP listener.
     pub port: AtomicU16,
     /// The file CONFIG REWRITE writes (what respub was started from).
     pub config_file: Option<ConfigFile>,
@@ -117,9 +116,9 @@ impl Shared {
 
     /// Protected mode: while the default user has no password, only loopback (and unix
     /// socket) clients are served (Redis 7 `clientAcceptHandler`).
-    pub fn protected_refuses(&self, peer: &SocketAddr) -> bool {
+    pub fn protected_refuses(&self, peer: &Peer) -> bool {
         let c = self.config.read().unwrap_or_else(|p| p.into_inner());
-        c.protected_mode && c.requirepass.is_none() && !peer.ip().is_loopback()
+        c.protected_mode && c.requirepass.is_none() && !peer.is_loopback()
     }
 
     pub fn databases(&self) -> u64 {
@@ -171,7 +170,7 @@ impl Shared {
 /// A bound, not yet running server.
 #[derive(Debug)]
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     shared: Arc<Shared>,
 }
 
@@ -188,16 +187,30 @@ impl Server {
             Err(e) => warn!(error = %e, "could not raise the open-file limit"),
             _ => {}
         }
-        let listeners = crate::bind::bind_tcp(&config.bind, config.port, config.tcp_backlog)?;
+        // `port 0` means no TCP listener, as in Redis (use it with `unixsocket`).
+        let tcp_hosts: &[String] = if config.port == 0 { &[] } else { &config.bind };
+        let mut listeners: Vec<Listener> =
+            crate::bind::bind_tcp(tcp_hosts, config.port, config.tcp_backlog)?
+                .into_iter()
+                .map(Listener::Tcp)
+                .collect();
+        if let Some(path) = &config.unixsocket {
+            listeners.push(Listener::Unix(transport::bind_unix(
+                path,
+                config.unixsocketperm,
+                config.tcp_backlog,
+            )?));
+        }
         if listeners.is_empty() {
+            // redis-server's words and behaviour (it exits at start).
             return Err(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
+                io::ErrorKind::InvalidInput,
                 "Configured to not listen anywhere, exiting.",
             ));
         }
         let shared = Arc::new(Shared::new(config, config_file));
-        if let Some(l) = listeners.first() {
-            shared.port.store(l.local_addr()?.port(), Relaxed);
+        if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
+            shared.port.store(addr.port(), Relaxed);
         }
         Ok(Server { listeners, shared })
     }
@@ -206,10 +219,19 @@ impl Server {
         &self.shared
     }
 
+    /// The TCP addresses bound.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The Unix socket paths bound.
+    pub fn unix_paths(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.unix_path().map(str::to_string))
             .collect()
     }
 
@@ -251,18 +273,23 @@ fn per_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// Accepts on one listener of any transport; `maxclients` counts every transport's
+/// clients together, as in Redis.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shared: Arc<Shared>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
     loop {
         let accepted = tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                listener.close();
+                return;
+            }
             r = listener.accept() => r,
         };
-        let (stream, addr) = match accepted {
+        let (stream, addr, laddr) = match accepted {
             Ok(a) => a,
             Err(e) if per_connection_error(&e) => continue,
             Err(e) => {
@@ -284,16 +311,15 @@ async fn accept_loop(
             tracker.spawn(reject(stream, crate::error::PROTECTED_MODE_DENIED));
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().unwrap_or(addr);
         let id = shared.next_id.fetch_add(1, Relaxed);
-        let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
+        let fd = stream.as_raw_fd();
+        let client = Arc::new(Client::new(id, addr, laddr, fd));
         shared.clients.insert(client.clone());
         // Bytes may already wait in the socket, and no wake will stamp them: the new
         // connection holds its place in arrival order from here (`conn::arrival`).
         let stamp = Stamp::new(shared.arrival.clone(), id);
         stamp.hold();
-        debug!(client = id, peer = %addr, "accepted");
+        debug!(client = id, peer = %client.addr, "accepted");
         tracker.spawn(conn::serve(
             shared.clone(),
             stream,
@@ -307,7 +333,7 @@ async fn accept_loop(
 const MAXCLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 
 /// Over `maxclients`, or refused by protected mode: Redis writes the error and closes.
-async fn reject(mut stream: TcpStream, error: &'static [u8]) {
+async fn reject(mut stream: Stream, error: &'static [u8]) {
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(error)).await;
 }
 

@@ -90,6 +90,10 @@ pub struct Config {
     /// `-ERR max-subscriptions-per-client reached` and changes nothing. 0 = no limit,
     /// the default, as in Redis (where a client's subscriptions are unbounded).
     pub max_subscriptions_per_client: u64,
+    /// Path of a Unix-domain socket to listen on as well; `None` = none.
+    pub unixsocket: Option<String>,
+    /// Mode of the `unixsocket` file; 0 = what the umask gives.
+    pub unixsocketperm: u32,
     /// Refuse non-loopback clients while the default user has no password.
     pub protected_mode: bool,
     /// Seconds between SIGTERM (readiness turns 503) and closing the listeners.
@@ -137,6 +141,8 @@ impl Default for Config {
             worker_threads: 0,
             shutdown_timeout: 0,
             max_subscriptions_per_client: 0,
+            unixsocket: None,
+            unixsocketperm: 0,
             protected_mode: false,
             shutdown_delay: 0,
             log_format: String::new(),
@@ -442,6 +448,22 @@ mod tests {
             c.output_limits_text(),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 67108864 16777216 30"
         );
+    }
+
+    #[test]
+    fn unixsocketperm_is_octal_up_to_777() {
+        let mut c = Config::default();
+        c.apply("unixsocketperm", "700").unwrap();
+        assert_eq!(c.unixsocketperm, 0o700);
+        c.apply("unixsocketperm", "0770").unwrap();
+        assert_eq!(c.unixsocketperm, 0o770);
+        for bad in ["8", "1777", "-1", "+7", "x", ""] {
+            assert!(c.apply("unixsocketperm", bad).is_err(), "{bad}");
+        }
+        c.apply("unixsocket", "/tmp/r.sock").unwrap();
+        assert_eq!(c.unixsocket.as_deref(), Some("/tmp/r.sock"));
+        c.apply("unixsocket", "").unwrap();
+        assert_eq!(c.unixsocket, None);
     }
 
     #[test]

@@ -211,8 +211,6 @@ const REDIS_ONLY: &[&str] = &[
     "tls-session-cache-timeout",
     "tls-session-caching",
     "tracking-table-max-keys",
-    "unixsocket",
-    "unixsocketperm",
     "user",
     "zset-max-listpack-entries",
     "zset-max-listpack-value",

@@ -161,7 +161,7 @@ pub static SETTINGS: &[Setting] = &[
         default: "6379",
         mutable: false,
         secret: false,
-        help: "TCP port. 0 picks a free port (the chosen one is logged at start).",
+        help: "TCP port. 0 = no TCP listener, as in Redis (serve unixsocket only).",
         set: |c, v| {
             c.port = v
                 .trim()
@@ -170,6 +170,44 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
         get: |c| c.port.to_string(),
+    },
+    Setting {
+        name: "unixsocket",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Also listen on this Unix-domain socket. A file already at the path is \
+               replaced; the file is removed at shutdown. Its clients count as local for \
+               protected-mode.",
+        set: |c, v| {
+            c.unixsocket = path_of(v);
+            Ok(())
+        },
+        get: |c| c.unixsocket.clone().unwrap_or_default(),
+    },
+    Setting {
+        name: "unixsocketperm",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "0",
+        mutable: false,
+        secret: false,
+        help: "Mode of the unixsocket file, octal as Redis writes it (700, 0770), at most \
+               777; 0 = what the umask gives.",
+        set: |c, v| {
+            let t = v.trim();
+            let n =
+                u32::from_str_radix(t, 8).map_err(|_| format!("'{v}' is not an octal number"))?;
+            if t.starts_with(['+', '-']) || n > 0o777 {
+                return Err("must be between 0 and 777".into());
+            }
+            c.unixsocketperm = n;
+            Ok(())
+        },
+        // Octal without a leading 0, as redis-server prints it (`700`).
+        get: |c| format!("{:o}", c.unixsocketperm),
     },
     Setting {
         name: "protected-mode",
