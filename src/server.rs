@@ -2,20 +2,21 @@
 //! cron (soft output limits, idle timeout, ops/sec), and graceful shutdown through one
 //! cancellation token and one task tracker.
 
+use crate::cmd::rename::Renames;
+use crate::config::sources::ConfigFile;
 use crate::config::Config;
 use crate::conn::arrival::{Sequencer, Stamp};
 use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason, outbox::Limits};
 use crate::registry::Registry;
 use crate::resp::DecodeLimits;
 use crate::stats::Stats;
+use crate::transport::{self, Listener, Peer, Stream};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -38,9 +39,15 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix: u64,
     pub run_id: String,
-    /// The port actually bound (differs from config when it asked for 0).
+    /// The TCP port bound (INFO `tcp_port`); 0 when there is no TCP listener.
     pub port: AtomicU16,
-    pub config_file: Option<String>,
+    /// The file CONFIG REWRITE writes (what respub was started from).
+    pub config_file: Option<ConfigFile>,
+    /// `rename-command`, fixed at start.
+    pub renames: Renames,
+    /// Shutdown has begun (SIGTERM, SHUTDOWN): readiness answers 503 from here on,
+    /// even while `shutdown-delay` keeps the listeners open.
+    pub draining: AtomicBool,
     next_id: AtomicU64,
     /// Arrival order across connections (`conn::arrival`).
     pub arrival: Arc<Sequencer>,
@@ -50,14 +57,10 @@ pub struct Shared {
     pub quiesced: Notify,
     /// Set once the RESP listeners accept connections (admin /readyz).
     pub listening: AtomicBool,
-    /// Set when shutdown begins, before connections are told to stop: /readyz answers
-    /// 503 from then on so a load balancer stops sending new clients. Whoever starts a
-    /// shutdown (SIGTERM handling, a shutdown delay) sets it first.
-    pub draining: AtomicBool,
 }
 
 impl Shared {
-    pub fn new(config: Config, config_file: Option<String>) -> Self {
+    pub fn new(config: Config, config_file: Option<ConfigFile>) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -81,6 +84,8 @@ impl Shared {
             maxclients: AtomicU64::new(config.maxclients),
             max_subscriptions: AtomicU64::new(config.max_subscriptions_per_client),
             port: AtomicU16::new(config.port),
+            renames: Renames::new(&config.renames),
+            draining: AtomicBool::new(false),
             config: RwLock::new(config),
             registry: Registry::new(),
             clients: ClientTable::default(),
@@ -94,7 +99,6 @@ impl Shared {
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
             listening: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
         }
     }
 
@@ -113,6 +117,13 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .requirepass
             .clone()
+    }
+
+    /// Protected mode: while the default user has no password, only loopback (and unix
+    /// socket) clients are served (Redis 7 `clientAcceptHandler`).
+    pub fn protected_refuses(&self, peer: &Peer) -> bool {
+        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
+        c.protected_mode && c.requirepass.is_none() && !peer.is_loopback()
     }
 
     pub fn databases(&self) -> u64 {
@@ -165,15 +176,15 @@ impl Shared {
 /// A bound, not yet running server.
 #[derive(Debug)]
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     /// The admin HTTP port (`crate::admin`), when `admin-port` is set.
-    admin: Option<TcpListener>,
+    admin: Option<tokio::net::TcpListener>,
     shared: Arc<Shared>,
 }
 
 impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
-    pub async fn bind(config: Config, config_file: Option<String>) -> io::Result<Server> {
+    pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -184,29 +195,30 @@ impl Server {
             Err(e) => warn!(error = %e, "could not raise the open-file limit"),
             _ => {}
         }
-        let mut listeners = Vec::new();
-        for host in &config.bind {
-            let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), config.port))
-                .await?
-                .next()
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("cannot resolve {host}"),
-                    )
-                })?;
-            let socket = if addr.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            socket.set_reuseaddr(true)?;
-            socket.bind(addr)?;
-            listeners.push(socket.listen(config.tcp_backlog)?);
+        // `port 0` means no TCP listener, as in Redis (use it with `unixsocket`).
+        let tcp_hosts: &[String] = if config.port == 0 { &[] } else { &config.bind };
+        let mut listeners: Vec<Listener> =
+            crate::bind::bind_tcp(tcp_hosts, config.port, config.tcp_backlog)?
+                .into_iter()
+                .map(Listener::Tcp)
+                .collect();
+        if let Some(path) = &config.unixsocket {
+            listeners.push(Listener::Unix(transport::bind_unix(
+                path,
+                config.unixsocketperm,
+                config.tcp_backlog,
+            )?));
+        }
+        if listeners.is_empty() {
+            // redis-server's words and behaviour (it exits at start).
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Configured to not listen anywhere, exiting.",
+            ));
         }
         let admin = if config.admin_port > 0 {
             let addr = (config.admin_bind.as_str(), config.admin_port);
-            Some(TcpListener::bind(addr).await.map_err(|e| {
+            Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 io::Error::new(
                     e.kind(),
                     format!(
@@ -219,8 +231,8 @@ impl Server {
             None
         };
         let shared = Arc::new(Shared::new(config, config_file));
-        if let Some(l) = listeners.first() {
-            shared.port.store(l.local_addr()?.port(), Relaxed);
+        if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
+            shared.port.store(addr.port(), Relaxed);
         }
         Ok(Server {
             listeners,
@@ -234,16 +246,23 @@ impl Server {
         self.admin.as_ref().and_then(|l| l.local_addr().ok())
     }
 
-    /// The state shared with connections; a caller that delays shutdown sets
-    /// `draining` on it first, so /readyz fails while it waits.
-    pub fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
+    /// The TCP addresses bound.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The Unix socket paths bound.
+    pub fn unix_paths(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.unix_path().map(str::to_string))
             .collect()
     }
 
@@ -302,18 +321,23 @@ fn per_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// Accepts on one listener of any transport; `maxclients` counts every transport's
+/// clients together, as in Redis.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shared: Arc<Shared>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
     loop {
         let accepted = tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                listener.close();
+                return;
+            }
             r = listener.accept() => r,
         };
-        let (stream, addr) = match accepted {
+        let (stream, addr, laddr) = match accepted {
             Ok(a) => a,
             Err(e) if per_connection_error(&e) => continue,
             Err(e) => {
@@ -326,19 +350,24 @@ async fn accept_loop(
         shared.stats.connections_received.fetch_add(1, Relaxed);
         if shared.clients.len() as u64 >= shared.maxclients.load(Relaxed) {
             shared.stats.rejected_connections.fetch_add(1, Relaxed);
-            tracker.spawn(reject(stream));
+            tracker.spawn(reject(stream, MAXCLIENTS));
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().unwrap_or(addr);
+        if shared.protected_refuses(&addr) {
+            shared.stats.rejected_connections.fetch_add(1, Relaxed);
+            debug!(peer = %addr, reason = "protected_mode", "refused");
+            tracker.spawn(reject(stream, crate::error::PROTECTED_MODE_DENIED));
+            continue;
+        }
         let id = shared.next_id.fetch_add(1, Relaxed);
-        let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
+        let fd = stream.as_raw_fd();
+        let client = Arc::new(Client::new(id, addr, laddr, fd));
         shared.clients.insert(client.clone());
         // Bytes may already wait in the socket, and no wake will stamp them: the new
         // connection holds its place in arrival order from here (`conn::arrival`).
         let stamp = Stamp::new(shared.arrival.clone(), id);
         stamp.hold();
-        debug!(client = id, peer = %addr, "accepted");
+        debug!(client = id, peer = %client.addr, "accepted");
         tracker.spawn(conn::serve(
             shared.clone(),
             stream,
@@ -349,13 +378,11 @@ async fn accept_loop(
     }
 }
 
-/// Over `maxclients`: Redis writes the error and closes.
-async fn reject(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        stream.write_all(b"-ERR max number of clients reached\r\n"),
-    )
-    .await;
+const MAXCLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Over `maxclients`, or refused by protected mode: Redis writes the error and closes.
+async fn reject(mut stream: Stream, error: &'static [u8]) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(error)).await;
 }
 
 /// Every 100 ms: soft output limits of clients over them (so a limit fires within

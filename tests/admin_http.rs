@@ -544,3 +544,59 @@ async fn metrics_count_a_slow_consumer_and_its_dropped_deliveries() {
         16.0
     );
 }
+
+/// With `shutdown-delay`, SIGTERM turns /readyz to 503 at once while respub still
+/// serves RESP clients for the delay (the window in which Kubernetes takes the pod out
+/// of its Service), then exits.
+#[tokio::test]
+async fn readyz_is_503_during_shutdown_delay_while_clients_are_served() {
+    let admin_port = free_port();
+    let mut server = Server::start(
+        Kind::Respub,
+        &[
+            "--admin-port",
+            &admin_port.to_string(),
+            "--admin-bind",
+            "127.0.0.1",
+            "--shutdown-delay",
+            "2",
+        ],
+    )
+    .await;
+    let admin = SocketAddr::from(([127, 0, 0, 1], admin_port));
+    let mut c = server.connect().await;
+    assert_eq!(http_get(admin, "/readyz").await.expect("readyz").0, 200);
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let signalled = Instant::now();
+    loop {
+        let (code, body) = http_get(admin, "/readyz").await.expect("readyz");
+        if code == 503 {
+            assert_eq!(body, "draining\n");
+            break;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(1), "still {code}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Still serving during the delay: a connected client and a new one.
+    c.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
+    let mut fresh = server.connect().await;
+    fresh.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.try_wait().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "respub did not exit after the delay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "exited before the delay"
+    );
+}

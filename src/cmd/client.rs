@@ -90,6 +90,10 @@ pub fn client_line(c: &Client) -> String {
     if c.multi.load(Relaxed) >= 0 {
         flags.push('x');
     }
+    // Redis's order: P x ... U (redis-server 7.0.15 prints `flags=xU` in MULTI).
+    if c.addr.is_unix() {
+        flags.push('U');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -392,6 +396,7 @@ pub fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Peer;
 
     fn field<'a>(line: &'a str, name: &str) -> &'a str {
         line.split(' ')
@@ -401,8 +406,8 @@ mod tests {
 
     #[test]
     fn qbuf_free_is_what_is_left_of_the_read_chunk() {
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let c = Client::new(1, addr, addr, -1);
+        let addr = Peer::Tcp("127.0.0.1:1".parse().unwrap());
+        let c = Client::new(1, addr.clone(), addr, -1);
         assert_eq!(field(&client_line(&c), "qbuf-free"), "0");
         c.qbuf.store(100, Relaxed);
         let line = client_line(&c);
@@ -410,5 +415,17 @@ mod tests {
         assert_eq!(field(&line, "qbuf-free"), (16 * 1024 - 100).to_string());
         c.multi_mem.store(4096, Relaxed);
         assert_eq!(field(&client_line(&c), "multi-mem"), "4096");
+    }
+
+    #[test]
+    fn unix_socket_clients_show_the_path_and_flag_u() {
+        let path = Peer::Unix("/run/respub.sock".into());
+        let c = Client::new(1, path.clone(), path, -1);
+        let line = client_line(&c);
+        assert_eq!(field(&line, "addr"), "/run/respub.sock:0");
+        assert_eq!(field(&line, "laddr"), "/run/respub.sock:0");
+        assert_eq!(field(&line, "flags"), "U");
+        c.multi.store(0, Relaxed);
+        assert_eq!(field(&client_line(&c), "flags"), "xU");
     }
 }

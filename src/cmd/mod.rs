@@ -11,6 +11,7 @@ pub mod latency;
 pub mod multi;
 pub mod publish;
 pub mod pubsub;
+pub mod rename;
 pub mod slowlog;
 pub mod subscribe;
 pub mod table;
@@ -97,10 +98,16 @@ impl Ctx<'_> {
 /// A command handler: writes its reply, or returns the error to reply with.
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Result<(), CmdError>;
 
-/// Finds the command (and subcommand) named by `args`.
-pub fn lookup(args: &[Bytes]) -> Result<&'static Spec, CmdError> {
+/// Finds the command (and subcommand) named by `args`, through `rename-command`.
+pub fn lookup(args: &[Bytes], renames: &rename::Renames) -> Result<&'static Spec, CmdError> {
     let name = &args[0];
-    let Some(spec) = table::find(None, name).filter(|s| !s.name.contains('|')) else {
+    let table_name = if renames.is_empty() {
+        Some(&name[..])
+    } else {
+        renames.resolve(name)
+    };
+    let found = table_name.and_then(|n| table::find(None, n));
+    let Some(spec) = found.filter(|s| !s.name.contains('|')) else {
         return Err(CmdError::UnknownCommand(name.clone(), args[1..].to_vec()));
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
@@ -208,7 +215,7 @@ fn execute(ctx: &mut Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
 
 /// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    match lookup(args) {
+    match lookup(args, &ctx.shared.renames) {
         Ok(spec) => execute(ctx, spec, args),
         Err(e) => ctx.error(&e),
     }

@@ -27,7 +27,11 @@
 //!    found pending. That happens under the pending set's lock, and the driver's wake
 //!    (step 1) takes the same lock, so a wake can never be lost between "found
 //!    nothing" and "released". A connection that stops reading (output paused, closing,
-//!    shutting down) releases its stamp too, and so does its cleanup guard.
+//!    shutting down) releases its stamp too, and so does its cleanup guard, which also
+//!    retires the stamp: the I/O driver may have collected the connection's read waker
+//!    just before the connection read EOF and left, and call it afterwards; a retired
+//!    stamp ignores that wake (a stamp taken then would never be released, and every
+//!    later mutation would wait behind it for ever).
 //! 5. **Wait your turn.** Before a command that reads or changes who is subscribed
 //!    (SUBSCRIBE and UNSUBSCRIBE families, RESET, EXEC: mutations; PUBLISH, SPUBLISH,
 //!    PUBSUB: observations) a connection declares which kind it is about to run and
@@ -60,11 +64,11 @@
 //!   tries, 0 misses in 16,000 with it and 1 in 15,000 without; the stress test's
 //!   fenced tries, 1-3 per 4,000 with it and 0 in 16,000 without. It was taken out.
 
+use crate::transport::Stream;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use tokio::net::TcpStream;
 
 /// What a pending connection is known to be about to do (step 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +150,8 @@ pub struct Stamp {
     ticket: AtomicU64,
     /// The task's own waker, which `ReadWaker` forwards to.
     task: Mutex<Option<Waker>>,
+    /// The connection is gone (`retire`); written and read under the sequencer's lock.
+    retired: AtomicBool,
 }
 
 impl Stamp {
@@ -155,6 +161,7 @@ impl Stamp {
             id,
             ticket: AtomicU64::new(0),
             task: Mutex::new(None),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -178,7 +185,7 @@ impl Stamp {
     /// Step 1: stamps the connection unless it already holds a (lower) stamp.
     fn on_wake(&self) {
         let mut pending = self.seq.lock();
-        if self.ticket.load(Relaxed) == 0 {
+        if self.ticket.load(Relaxed) == 0 && !self.retired.load(Relaxed) {
             let t = self.seq.ticket();
             self.set(&mut pending, t);
         }
@@ -211,6 +218,15 @@ impl Stamp {
             let mut pending = self.seq.lock();
             self.set(&mut pending, 0);
         }
+    }
+
+    /// The connection is gone: releases the stamp for good. A wake that arrives later
+    /// (a read waker the I/O driver collected before the stream was dropped) stamps
+    /// nothing (step 4).
+    pub fn retire(&self) {
+        let mut pending = self.seq.lock();
+        self.retired.store(true, Relaxed);
+        self.set(&mut pending, 0);
     }
 
     /// Step 5: whether a command of `class` may run now. If not, `waker` is woken when
@@ -256,7 +272,7 @@ impl Stamp {
     /// step 4) when there is nothing to read.
     pub fn poll_read_ready(
         self: &Arc<Self>,
-        stream: &TcpStream,
+        stream: &Stream,
         cx: &mut Context<'_>,
         waker: &Waker,
     ) -> Poll<std::io::Result<()>> {
@@ -336,6 +352,27 @@ mod tests {
         assert!(a.try_turn(Class::Mutator, None));
         a.release();
         assert_eq!(seq.pending(), 0);
+    }
+
+    #[test]
+    fn a_wake_after_the_connection_left_stamps_nothing() {
+        // The I/O driver collected A's read waker, A read EOF and left, then the driver
+        // called the waker. Before `retire`, that stamp stayed for ever and B's
+        // SUBSCRIBE never ran (tests/unix_socket.rs found it as a hung PUBLISH).
+        let seq = Arc::new(Sequencer::default());
+        let a = Stamp::new(seq.clone(), 1);
+        let b = Stamp::new(seq.clone(), 2);
+        let late = a.read_waker();
+        a.on_wake();
+        a.retire();
+        late.wake_by_ref();
+        assert_eq!(
+            seq.pending(),
+            0,
+            "the late wake stamped a connection that left"
+        );
+        b.on_wake();
+        assert!(b.try_turn(Class::Mutator, None));
     }
 
     #[test]

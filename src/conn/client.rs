@@ -3,9 +3,9 @@
 //! read by others; hot fields are atomics so a command never takes a shared lock.
 
 use super::outbox::{CloseReason, Outbox};
+use crate::transport::Peer;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{
     AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
 };
@@ -23,8 +23,10 @@ pub struct Names {
 #[derive(Debug)]
 pub struct Client {
     pub id: u64,
-    pub addr: SocketAddr,
-    pub laddr: SocketAddr,
+    /// The peer (CLIENT LIST `addr=`).
+    pub addr: Peer,
+    /// This end (CLIENT LIST `laddr=`).
+    pub laddr: Peer,
     pub fd: i32,
     pub created: Instant,
     pub outbox: Arc<Outbox>,
@@ -51,7 +53,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Self {
+    pub fn new(id: u64, addr: Peer, laddr: Peer, fd: i32) -> Self {
         Client {
             id,
             addr,

@@ -1,7 +1,7 @@
-//! One task per connection: it owns the socket, the client's protocol version and its
-//! subscriptions. It reads and decodes requests, runs them through `cmd`, and writes
-//! whatever the outbox holds (its own replies and publishers' deliveries) with
-//! vectored writes. Reading, writing and outbox events are awaited in one `select!`, so
+//! One task per connection: it owns the stream (a `transport::Stream`, whatever the
+//! wire), the client's protocol version and its subscriptions. It reads and decodes
+//! requests, runs them through `cmd`, and writes whatever the outbox holds (its own
+//! replies and publishers' deliveries) with vectored writes. Reading, writing and outbox events are awaited in one `select!`, so
 //! an idle connection is one small future with no buffers.
 //!
 //! Ordering: within the connection, `outbox` (its module doc lists the rules) decides
@@ -24,6 +24,7 @@ use crate::error::{protocol_error_text, ConnError};
 use crate::registry::Namespace;
 use crate::resp::{Decoder, Encoder, Proto, ProtocolError};
 use crate::server::Shared;
+use crate::transport::Stream;
 use arrival::{Class, Stamp};
 use bytes::{Buf, Bytes, BytesMut};
 use client::Client;
@@ -31,10 +32,9 @@ use outbox::{CloseReason, Event, Finish, Source};
 use session::{Session, Subscriptions};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::Waker;
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -112,7 +112,7 @@ struct Conn {
 /// Runs one connection to its end and removes every trace of it.
 pub async fn serve(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: Stream,
     client: Arc<Client>,
     stamp: Arc<Stamp>,
     token: CancellationToken,
@@ -152,7 +152,7 @@ pub async fn serve(
         conn.drain_on_shutdown(&stream).await;
     }
     let id = conn.client.id;
-    let peer = conn.client.addr;
+    let peer = conn.client.addr.clone();
     match &end {
         Ok(End::Outbox(CloseReason::OutputLimit)) => {
             conn.shared
@@ -169,12 +169,12 @@ pub async fn serve(
         Err(ConnError::Protocol(p)) => {
             // Redis logs these only at verbose: one bad client must not flood the log.
             conn.shared.stats.protocol_errors.fetch_add(1, Relaxed);
-            if log_budget(&PROTOCOL_ERROR_LOG) {
+            if crate::logging::budget(&crate::logging::PROTOCOL_ERROR_LOG) {
                 debug!(client = id, %peer, reason = "protocol_error", error = %String::from_utf8_lossy(&protocol_error_text(*p)));
             }
         }
         Err(ConnError::Limit(what)) => {
-            if log_budget(&LIMIT_LOG) {
+            if crate::logging::budget(&crate::logging::LIMIT_LOG) {
                 warn!(client = id, %peer, reason = "limit", limit = what);
             }
         }
@@ -183,36 +183,8 @@ pub async fn serve(
     conn.release().await;
 }
 
-/// Log lines of one kind (protocol errors, limit disconnections) per second (`log_budget`).
-const LOG_LINES_PER_SEC: u64 = 10;
-/// The current second (high bits) and lines logged in it (low 16 bits).
-static PROTOCOL_ERROR_LOG: AtomicU64 = AtomicU64::new(0);
-/// The same for limit disconnections (a flood of them is one attacker, not news).
-static LIMIT_LOG: AtomicU64 = AtomicU64::new(0);
-
-/// Whether one more line fits in this second's budget.
-fn log_budget(slot: &AtomicU64) -> bool {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let cur = slot.load(Relaxed);
-    let (sec, n) = (cur >> 16, cur & 0xffff);
-    let next = if sec == now {
-        (now << 16) | (n + 1).min(0xffff)
-    } else {
-        now << 16 | 1
-    };
-    slot.store(next, Relaxed);
-    sec != now || n < LOG_LINES_PER_SEC
-}
-
 impl Conn {
-    async fn run(
-        &mut self,
-        stream: &TcpStream,
-        token: &CancellationToken,
-    ) -> Result<End, ConnError> {
+    async fn run(&mut self, stream: &Stream, token: &CancellationToken) -> Result<End, ConnError> {
         let outbox = self.client.outbox.clone();
         let stamp = self.stamp.clone();
         let read_waker = self.read_waker.clone();
@@ -268,7 +240,7 @@ impl Conn {
     }
 
     /// Reads what the socket has and runs every complete command. Ok(false) on EOF.
-    fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
+    fn read(&mut self, stream: &Stream) -> Result<bool, ConnError> {
         // Readiness may have been set while the task ran, without a wake to stamp it.
         self.stamp.hold();
         self.order_ok = None;
@@ -422,7 +394,7 @@ impl Conn {
     /// Runs one command. Returns false, keeping `args` in `deferred`, when the command
     /// must wait for connections that read earlier (`arrival` step 5).
     fn execute(&mut self, args: Vec<Bytes>) -> bool {
-        let found = cmd::lookup(&args);
+        let found = cmd::lookup(&args, &self.shared.renames);
         #[cfg(debug_assertions)]
         if args[0].eq_ignore_ascii_case(b"respub-debug-panic") {
             // Tests prove that a panicking connection task leaks nothing (see Drop).
@@ -509,7 +481,7 @@ impl Conn {
     }
 
     /// Writes as much as the socket takes without blocking.
-    fn flush(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
+    fn flush(&mut self, stream: &Stream) -> Result<(), ConnError> {
         loop {
             if self.writing.is_empty() {
                 self.client.outbox.take_into(&mut self.writing);
@@ -565,7 +537,7 @@ impl Conn {
     /// On shutdown: keeps writing until every connection has stopped running commands
     /// (so a message whose PUBLISH was acknowledged before shutdown reaches subscribers
     /// still connected) and this outbox is empty, within `shutdown-timeout`.
-    async fn drain_on_shutdown(&mut self, stream: &TcpStream) {
+    async fn drain_on_shutdown(&mut self, stream: &Stream) {
         let limit = std::time::Duration::from_secs(self.shared.shutdown_timeout());
         let outbox = self.client.outbox.clone();
         let shared = self.shared.clone();
@@ -639,6 +611,8 @@ impl Conn {
 
     fn finish_release(&mut self) {
         self.stop_reading();
+        // A read wake already on its way must not stamp a connection that is gone.
+        self.stamp.retire();
         self.client.outbox.close(CloseReason::Shutdown);
         self.shared.clients.remove(self.client.id);
         self.released = true;
