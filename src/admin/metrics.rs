@@ -88,14 +88,13 @@ pub fn render(shared: &Shared) -> String {
     let reg = &shared.registry;
     let mut o = Out(String::with_capacity(16 * 1024));
 
-    // Clients, by protocol and transport (the only transport so far is TCP).
-    let (mut resp2, mut resp3, mut output_bytes) = (0u64, 0u64, 0u64);
+    // Clients, by protocol and transport: [resp2, resp3] x [tcp, unix].
+    let mut counts = [[0u64; 2]; 2];
+    let mut output_bytes = 0u64;
     shared.clients.for_each(|c| {
-        if c.resp.load(Relaxed) == 3 {
-            resp3 += 1;
-        } else {
-            resp2 += 1;
-        }
+        let proto = usize::from(c.resp.load(Relaxed) == 3);
+        let transport = usize::from(matches!(c.addr, crate::transport::Peer::Unix(_)));
+        counts[proto][transport] += 1;
         output_bytes += c.outbox.queued();
     });
     o.head(
@@ -103,16 +102,15 @@ pub fn render(shared: &Shared) -> String {
         "gauge",
         "Connected clients by protocol version and transport.",
     );
-    o.sample(
-        "respub_connected_clients",
-        "protocol=\"resp2\",transport=\"tcp\"",
-        resp2,
-    );
-    o.sample(
-        "respub_connected_clients",
-        "protocol=\"resp3\",transport=\"tcp\"",
-        resp3,
-    );
+    for (p, proto) in ["resp2", "resp3"].iter().enumerate() {
+        for (t, transport) in ["tcp", "unix"].iter().enumerate() {
+            o.sample(
+                "respub_connected_clients",
+                &format!("protocol=\"{proto}\",transport=\"{transport}\""),
+                counts[p][t],
+            );
+        }
+    }
     o.one(
         "respub_pubsub_clients",
         "gauge",
