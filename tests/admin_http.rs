@@ -271,7 +271,7 @@ async fn metrics_report_a_known_workload() {
     )
     .await;
     let admin = SocketAddr::from(([127, 0, 0, 1], admin_port));
-    let mut w = workload(&server).await;
+    let _workload = workload(&server).await;
     // One more client, over the Unix socket.
     let mut unix = tokio::net::UnixStream::connect(&socket)
         .await
