@@ -28,7 +28,8 @@ if ((${#missing[@]})); then
 fi
 
 # The Debian redis-server package starts a system service on :6379. The suites start their
-# own servers on free ports and never use it, so it is left alone.
+# own servers on free ports and never use it, so it is left alone. The same holds for
+# prometheus-redis-exporter's service on :9121: tests/admin_exporter.rs starts its own.
 
 # ioredis 6 declares node >= 20 (Debian 12's own nodejs is 18).
 node_major=$(node -p 'process.versions.node.split(".")[0]')
