@@ -690,12 +690,12 @@ pub(crate) async fn hello3(s: &mut Side, c: usize) {
 }
 
 mod differential {
-    pub(crate) mod admin;
     pub(crate) mod connection;
     pub(crate) mod glob;
     pub(crate) mod protocol;
     pub(crate) mod publish;
     pub(crate) mod pubsub_cmd;
+    pub(crate) mod slowlog_latency;
     pub(crate) mod subscribe;
     pub(crate) mod transactions;
 }

@@ -607,7 +607,7 @@ async fn hello_noauth_text_is_the_7_2_one() {
 /// purpose. Redis draws an ASCII sparkline (GRAPH) and follows DOCTOR's spike list with
 /// advice about its keyspace, persistence and memory, none of which respub has; respub
 /// lists the samples instead. LATEST, HISTORY and RESET keep Redis's shapes (checked
-/// here and, with the monitor off, in tests/differential/admin.rs). Against
+/// here and, with the monitor off, in tests/differential/slowlog_latency.rs). Against
 /// redis-server, the GRAPH and DOCTOR text checks fail, which is the point.
 #[tokio::test]
 async fn latency_graph_and_doctor_with_samples_are_respubs_own() {
