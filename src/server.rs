@@ -48,6 +48,13 @@ pub struct Shared {
     pub readers: AtomicUsize,
     /// Notified when `readers` drops to 0.
     pub quiesced: Notify,
+    // ---- admin commands (issue 8) ----
+    /// CLIENT PAUSE state.
+    pub pause: crate::cmd::pause::Pause,
+    /// Connected MONITOR clients.
+    pub monitors: crate::cmd::monitor::Monitors,
+    /// Cancelled by SHUTDOWN: `Server::run` then ends as on its shutdown future.
+    pub shutdown_requested: CancellationToken,
 }
 
 impl Shared {
@@ -85,6 +92,9 @@ impl Shared {
             arrival: Arc::default(),
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
+            pause: Default::default(),
+            monitors: Default::default(),
+            shutdown_requested: CancellationToken::new(),
         }
     }
 
@@ -205,7 +215,7 @@ impl Server {
             .collect()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets connections flush
+    /// Serves until `shutdown` resolves (or SHUTDOWN is run), then stops accepting, lets connections flush
     /// (bounded by `shutdown-timeout`) and returns.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let token = CancellationToken::new();
@@ -219,7 +229,10 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
-        shutdown.await;
+        tokio::select! {
+            _ = shutdown => {}
+            _ = self.shared.shutdown_requested.cancelled() => {}
+        }
         info!(
             clients = self.shared.clients.len(),
             "shutting down: no new connections, flushing clients"

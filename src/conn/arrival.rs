@@ -192,6 +192,25 @@ impl Stamp {
         }
     }
 
+    /// The ticket held now (0 for none).
+    pub fn ticket(&self) -> u64 {
+        self.ticket.load(Relaxed)
+    }
+
+    /// Takes back `ticket` after CLIENT PAUSE held this connection's command (0: a fresh
+    /// one). Held commands thus run in the order they arrived in once the pause ends.
+    /// This is the one place a ticket lower than the newest is set: a connection that
+    /// was allowed to run while this one was held may still be running its batch;
+    /// those are commands that ran during the pause in Redis too.
+    pub fn hold_at(&self, ticket: u64) {
+        if ticket == 0 {
+            self.hold();
+            return;
+        }
+        let mut pending = self.seq.lock();
+        self.set(&mut pending, ticket);
+    }
+
     /// Step 3: a ticket for the bytes that arrive after the read that just returned.
     pub fn next_ticket(&self) -> u64 {
         self.seq.ticket()
