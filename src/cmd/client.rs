@@ -85,11 +85,21 @@ pub fn client_line(c: &Client) -> String {
             .unwrap_or_default()
     };
     let mut flags = String::new();
+    if c.monitor.load(Relaxed) {
+        flags.push('O');
+    }
     if c.is_pubsub() {
         flags.push('P');
     }
     if c.multi.load(Relaxed) >= 0 {
         flags.push('x');
+    }
+    let redir = c.tracking_redir.load(Relaxed);
+    if redir >= 0 {
+        flags.push('t');
+    }
+    if c.tracking_bcast.load(Relaxed) {
+        flags.push('B');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -113,7 +123,7 @@ pub fn client_line(c: &Client) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -135,6 +145,7 @@ pub fn client_line(c: &Client) -> String {
         omem,
         omem + qbuf + multi_mem + 1024,
         cmd,
+        redir,
         c.resp.load(Relaxed),
         text(&names.lib_name),
         text(&names.lib_ver),

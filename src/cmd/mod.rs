@@ -177,8 +177,7 @@ pub fn held_by_pause(
 ) -> bool {
     match found {
         Ok(spec) => {
-            check(shared, session, spec, args).is_ok()
-                && pause::holds(&shared.pause, session, spec)
+            check(shared, session, spec, args).is_ok() && pause::holds(&shared.pause, session, spec)
         }
         Err(_) => false,
     }

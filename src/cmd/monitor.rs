@@ -62,6 +62,7 @@ pub fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
         return Ok(());
     }
     ctx.session.monitor = true;
+    ctx.client.monitor.store(true, Relaxed);
     ctx.ok();
     // The +OK is queued before the client is registered, so no line can precede it.
     ctx.client.outbox.finish_command(
@@ -80,6 +81,7 @@ pub fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 /// Ends monitoring (RESET).
 pub fn stop(ctx: &mut Ctx<'_>) {
     if std::mem::take(&mut ctx.session.monitor) {
+        ctx.client.monitor.store(false, Relaxed);
         ctx.shared.monitors.remove(ctx.client.id);
     }
 }

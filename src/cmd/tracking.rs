@@ -11,6 +11,7 @@ use super::{parse_i64, Ctx};
 use crate::conn::session::Tracking;
 use crate::error::CmdError;
 use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// CLIENT TRACKING (ON|OFF) [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]
 pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
@@ -53,7 +54,7 @@ pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     match &args[2].to_ascii_lowercase()[..] {
         b"on" => {}
         b"off" => {
-            ctx.session.tracking = None;
+            set(ctx, None);
             ctx.ok();
             return Ok(());
         }
@@ -89,7 +90,10 @@ pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
                     }
                 }
                 if let Some(other) = prefixes[i + 1..].iter().find(|o| overlaps(p, o)) {
-                    return Err(CmdError::TrackingPrefixOverlapsGiven(p.clone(), other.clone()));
+                    return Err(CmdError::TrackingPrefixOverlapsGiven(
+                        p.clone(),
+                        other.clone(),
+                    ));
                 }
             }
         }
@@ -105,9 +109,17 @@ pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         }
         next.prefixes.extend(prefixes);
     }
-    ctx.session.tracking = Some(next);
+    set(ctx, Some(next));
     ctx.ok();
     Ok(())
+}
+
+/// Installs the tracking state and its CLIENT LIST mirror (flags t/B, `redir=`).
+pub fn set(ctx: &mut Ctx<'_>, t: Option<Tracking>) {
+    let (redir, bcast) = t.as_ref().map_or((-1, false), |t| (t.redirect, t.bcast));
+    ctx.client.tracking_redir.store(redir, Relaxed);
+    ctx.client.tracking_bcast.store(bcast, Relaxed);
+    ctx.session.tracking = t;
 }
 
 /// Redis `stringCheckPrefix`: one is a prefix of the other.
