@@ -73,7 +73,9 @@ impl Shared {
                 char::from_digit((x % 16) as u32, 16).unwrap_or('0')
             })
             .collect();
+        let arrival: Arc<Sequencer> = Arc::default();
         Shared {
+            pause: crate::cmd::pause::Pause::new(arrival.clone()),
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
             query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
@@ -89,10 +91,9 @@ impl Shared {
             run_id,
             config_file,
             next_id: AtomicU64::new(1),
-            arrival: Arc::default(),
+            arrival,
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
-            pause: Default::default(),
             monitors: Default::default(),
             shutdown_requested: CancellationToken::new(),
         }

@@ -14,10 +14,12 @@
 //! place in arrival order); this module owns the state and the decision.
 
 use super::{parse_i64, table::flags, Ctx, Spec};
+use crate::conn::arrival::Sequencer;
 use crate::conn::session::Session;
 use crate::error::CmdError;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -37,9 +39,27 @@ pub struct Pause {
     mode: AtomicU8,
     state: Mutex<Option<(Instant, Mode)>>,
     ended: Notify,
+    /// Held commands are put back in arrival order here when the pause ends.
+    arrival: Arc<Sequencer>,
 }
 
 impl Pause {
+    pub fn new(arrival: Arc<Sequencer>) -> Self {
+        Pause {
+            arrival,
+            ..Pause::default()
+        }
+    }
+
+    /// Ends the pause (under the state lock): held commands back in their places first,
+    /// then their connections woken.
+    fn end(&self, state: &mut Option<(Instant, Mode)>) {
+        *state = None;
+        self.mode.store(0, Relaxed);
+        self.arrival.unhold_all();
+        self.ended.notify_waiters();
+    }
+
     /// One Relaxed load: whether any pause may be in force.
     pub fn active(&self) -> bool {
         self.mode.load(Relaxed) != 0
@@ -50,9 +70,7 @@ impl Pause {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match *state {
             Some((end, _)) if Instant::now() >= end => {
-                *state = None;
-                self.mode.store(0, Relaxed);
-                self.ended.notify_waiters();
+                self.end(&mut state);
                 None
             }
             Some((_, mode)) => Some(mode),
@@ -73,9 +91,7 @@ impl Pause {
 
     pub fn unpause(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        *state = None;
-        self.mode.store(0, Relaxed);
-        self.ended.notify_waiters();
+        self.end(&mut state);
     }
 
     /// Resolves once no pause is in force (UNPAUSE, or the end time passed).

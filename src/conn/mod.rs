@@ -89,9 +89,8 @@ struct Conn {
     order_ok: Option<Class>,
     /// The class of the set-aside command while it waits for its turn.
     waiting_turn: Option<Class>,
-    /// The set-aside command is held by CLIENT PAUSE; the arrival ticket it had (0 for
-    /// none), taken back when the pause ends.
-    paused: Option<u64>,
+    /// The set-aside command is held by CLIENT PAUSE (its stamp stays, marked held).
+    paused: bool,
     /// The protocol the outbox encodes deliveries in.
     outbox_resp3: bool,
     /// Counted in `Shared::readers` (cleared once it stops running commands).
@@ -129,7 +128,7 @@ pub async fn serve(
         deferred: None,
         order_ok: None,
         waiting_turn: None,
-        paused: None,
+        paused: false,
         outbox_resp3: false,
         reader: true,
         released: false,
@@ -235,7 +234,7 @@ impl Conn {
             }
             let more = read_ok && self.more_input;
             let waiting = self.waiting_turn;
-            let paused = self.paused.is_some();
+            let paused = self.paused;
             tokio::select! {
                 biased;
                 _ = token.cancelled() => return Ok(End::Shutdown),
@@ -272,10 +271,8 @@ impl Conn {
                 // The pause that held the set-aside command ended: it runs now, at the
                 // place in arrival order it had when it was held.
                 _ = shared.pause.wait_end(), if paused => {
-                    if let Some(ticket) = self.paused.take() {
-                        self.stamp.hold_at(ticket);
-                        self.order_ok = None;
-                    }
+                    self.paused = false;
+                    self.order_ok = None;
                     self.after_input()?;
                 }
             }
@@ -445,11 +442,16 @@ impl Conn {
         if self.shared.pause.active()
             && cmd::held_by_pause(&self.shared, &self.session, &found, &args)
         {
-            // CLIENT PAUSE: set aside like a command waiting for its turn, but without
-            // holding others back (a paused client does not run; Redis lets everyone
-            // else go on). It keeps its ticket to take back when the pause ends.
-            self.paused = Some(self.stamp.ticket());
-            self.stamp.release();
+            // CLIENT PAUSE: set aside like a command waiting for its turn. It keeps its
+            // place in arrival order, but nobody waits for it while the pause lasts
+            // (Redis lets everyone else go on); the pause's end puts it back.
+            let class = match &found {
+                Ok(spec) if spec.observes() => Class::Observer,
+                Ok(spec) if spec.ordered() => Class::Mutator,
+                _ => Class::Unknown,
+            };
+            self.stamp.hold_for_pause(class);
+            self.paused = true;
             self.deferred = Some(args);
             return false;
         }
@@ -535,7 +537,7 @@ impl Conn {
 
     /// Whether the connection takes more commands now (not closing, not paused).
     fn read_allowed(&self) -> bool {
-        self.paused.is_none()
+        !self.paused
             && !self.session.close_after_reply
             && self.client.outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed)
     }
@@ -589,7 +591,7 @@ impl Conn {
         self.stamp.release();
         self.deferred = None;
         self.waiting_turn = None;
-        self.paused = None;
+        self.paused = false;
         if std::mem::take(&mut self.reader) && self.shared.readers.fetch_sub(1, Relaxed) == 1 {
             self.shared.quiesced.notify_waiters();
         }
