@@ -86,6 +86,26 @@ pub(crate) mod known_differences {
              MonitorLine (time and port masked, db, quoting and arguments exact)",
         ),
         (
+            "monitor-output-limit",
+            "Redis counts a MONITOR client as a normal client, whose output is unlimited by \
+             default; respub bounds a monitor by the pubsub output limit, so a monitor that \
+             does not read is dropped (counted in client_output_buffer_limit_disconnections, \
+             logged) instead of growing without bound.",
+            "respub-only check in tests/monitor.rs (a_slow_monitor_is_dropped_...)",
+        ),
+        (
+            "shutdown-save",
+            "SHUTDOWN SAVE: Redis writes an RDB file (and refuses to exit if it cannot); \
+             respub has nothing to save and shuts down as NOSAVE, exit 0.",
+            "respub-only check in tests/admin.rs; SHUTDOWN without SAVE is checked on both",
+        ),
+        (
+            "memory-malloc-stats",
+            "MEMORY MALLOC-STATS: Debian's redis-server (jemalloc) prints jemalloc's report; \
+             respub runs on glibc malloc and answers what Redis built with libc answers.",
+            "respub-only transcript in tests/transcript.rs",
+        ),
+        (
             "info-content",
             "INFO content (sections, fields, values) differs by implementation.",
             "not compared here; tests/transcript.rs checks the required fields exist",

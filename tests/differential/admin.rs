@@ -98,9 +98,16 @@ diff_case!(function_and_script_as_a_server_without_any, |s| {
 });
 
 // What redis-py's, ioredis's, node-redis's and go-redis's own test suites send between
-// tests on a server without keys: every answer is the empty keyspace's.
+// tests (redis-py conftest: FLUSHDB at teardown; ioredis test/helpers/global.ts: a
+// pipeline of FLUSHALL, SCRIPT FLUSH, CLIENT KILL normal after each test; node-redis
+// test-utils: FLUSHALL before and after; go-redis: SELECT 15 and FLUSHDB in BeforeEach),
+// on a server without keys: every answer is the empty keyspace's.
 diff_case!(fixture_commands_between_tests, |s| {
     let c = s.connect().await;
+    let ioredis_after_each = b"*1\r\n$8\r\nFLUSHALL\r\n*2\r\n$6\r\nSCRIPT\r\n$5\r\nFLUSH\r\n\
+        *3\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$6\r\nnormal\r\n";
+    s.send(c, ioredis_after_each).await;
+    s.read(c, 3).await;
     for w in [
         "FLUSHALL",
         "FLUSHALL ASYNC",
