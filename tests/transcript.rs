@@ -7,7 +7,8 @@
 //! `RESPUB_BIN=/usr/bin/redis-server cargo test --test transcript` runs these against Redis
 //! 7.0.15: every test passes there except the 7.2+ ones (`resp3_self_publish_*`,
 //! `client_setinfo_*`, `hello_noauth_text_is_the_7_2_one`), which is the point of those,
-//! and `memory_malloc_stats_is_the_libc_answer` (Debian's Redis is built with jemalloc).
+//! and the two `memory_*` ones (Debian's Redis is built with jemalloc, and its memory
+//! figures are its own).
 
 mod support;
 
