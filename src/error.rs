@@ -8,6 +8,10 @@ use crate::resp::ProtocolError;
 use bytes::Bytes;
 use std::fmt;
 
+/// Written to a client refused by protected mode, then the connection closes. The text
+/// is Redis 7.2's; 7.0.15 says "4) Setup a an authentication password", fixed in 7.2.
+pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// A command failed; the client gets an error reply and the connection stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
@@ -50,6 +54,10 @@ pub enum CmdError {
     ConfigUnknownOption(&'static str, Bytes),
     ConfigInvalidArgument(Bytes, Bytes, String),
     ConfigImmutable(Bytes),
+    /// CONFIG REWRITE with no file to write to.
+    ConfigNoFile,
+    /// CONFIG REWRITE failed; the reason.
+    ConfigRewrite(String),
     CommandUnknownName,
     UnknownClientType(Bytes),
     InvalidClientId,
@@ -224,6 +232,12 @@ impl CmdError {
                 v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
                 v.extend_from_slice(c_str(name));
                 v.extend_from_slice(b"') - can't set immutable config");
+            }
+            CmdError::ConfigNoFile => {
+                v.extend_from_slice(b"ERR The server is running without a config file")
+            }
+            CmdError::ConfigRewrite(why) => {
+                v.extend_from_slice(format!("ERR Rewriting config file: {why}").as_bytes())
             }
             CmdError::UnknownClientType(t) => {
                 v.extend_from_slice(b"ERR Unknown client type '");

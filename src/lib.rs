@@ -17,11 +17,13 @@
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
 
+pub mod bind;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
 pub mod glob;
+pub mod logging;
 pub mod registry;
 pub mod resp;
 pub mod server;

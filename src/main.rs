@@ -1,126 +1,206 @@
-//! The `respub` binary: command line and config file -> tracing -> runtime -> server.
+//! The `respub` binary: settings from every source (`config::sources`) -> working
+//! directory, log, pid file -> runtime -> server, with systemd notification and the
+//! orchestrator-friendly shutdown:
+//!
+//! ```text
+//! SIGTERM/SIGINT -> draining (/readyz 503, systemd STOPPING=1)
+//!   -> shutdown-delay seconds still serving -> stop accepting
+//!   -> flush queued output within shutdown-timeout -> close -> exit 0
+//! a second SIGTERM/SIGINT at any point -> exit 1 at once
+//! ```
 
-use respub::config::{self, Cli};
-use respub::server::Server;
+use respub::config::sources::{self, Loaded, Start};
+use respub::server::{Server, Shared};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
 use tracing::{error, info, warn};
-
-const USAGE: &str = "\
-Usage: respub [config.toml] [--config FILE] [--<directive> <value> ...]
-
-Runs a Redis-protocol pub/sub server. Directives are redis-server's names, e.g.
-  respub --port 6380 --bind 127.0.0.1 --requirepass secret --loglevel warning
-  respub --client-output-buffer-limit pubsub 32mb 8mb 60 --maxclients 20000
-Every directive is documented in config.example.toml. Keyspace and persistence
-directives (save, appendonly, ...) are accepted and ignored.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (config, ignored) = match config::parse_args(&args) {
-        Ok(Cli::Run(c, ignored)) => (*c, ignored),
-        Ok(Cli::Help) => {
-            println!("{USAGE}");
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("RESPUB_"))
+        .collect();
+    let loaded = match sources::load(&args, &env) {
+        Ok(Start::Print(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
-        Ok(Cli::Version) => {
-            println!("respub {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
+        Ok(Start::Run(l)) => *l,
         Err(e) => {
-            eprintln!("respub: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
+            eprintln!("respub: {e}");
+            eprintln!("respub: see 'respub --help' for every setting, its unit and default");
+            return ExitCode::from(1);
         }
     };
-    let filter = config::log_filter(&config.loglevel).unwrap_or("info");
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-            "respub={filter},warn"
-        )))
-        .with_target(false)
-        .init();
-    for key in ignored {
-        warn!(
-            directive = key,
-            "ignored: respub has no keyspace or persistence"
-        );
+    if loaded.check_config {
+        print!("{}", loaded.describe());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(dir) = &loaded.config.dir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("respub: Can't chdir to '{dir}': {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if let Err(e) = respub::logging::init(&loaded.config) {
+        eprintln!("respub: {e}");
+        return ExitCode::from(1);
+    }
+    for w in &loaded.warnings {
+        warn!("{w}");
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if config.worker_threads > 0 {
-        builder.worker_threads(config.worker_threads);
+    if loaded.config.worker_threads > 0 {
+        builder.worker_threads(loaded.config.worker_threads);
     }
     let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("respub: cannot start runtime: {e}");
+            error!(error = %e, "cannot start the runtime");
             return ExitCode::FAILURE;
         }
     };
-    let config_file = args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| args.get(i + 1).cloned());
-    runtime.block_on(async move {
-        let server = match Server::bind(config, config_file).await {
-            Ok(s) => s,
-            Err(e) => {
-                error!(error = %e, "cannot listen");
-                return ExitCode::FAILURE;
-            }
-        };
-        // Installed before "Ready": from here on these signals are handled, not fatal.
-        survive_signals();
-        for addr in server.local_addrs() {
-            info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
-        }
-        server.run(shutdown_signal()).await;
-        info!("respub is now ready to exit, bye bye...");
-        ExitCode::SUCCESS
-    })
+    runtime.block_on(serve(loaded))
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
+async fn serve(loaded: Loaded) -> ExitCode {
+    let Loaded { config, file, .. } = loaded;
+    let pidfile = config.pidfile.clone();
+    let notify = systemd_notify(&config.supervised);
+    let server = match Server::bind(config, file).await {
         Ok(s) => s,
         Err(e) => {
-            error!(error = %e, "cannot listen for SIGTERM");
-            return std::future::pending().await;
+            error!("{e}");
+            error!("Failed listening, aborting.");
+            return ExitCode::FAILURE;
         }
     };
-    tokio::select! {
-        _ = term.recv() => info!(signal = "SIGTERM", "received"),
-        _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "received"),
+    // Installed before "Ready": from here on these signals are handled, not fatal.
+    survive_signals();
+    if let Some(path) = &pidfile {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            warn!(pidfile = %path, error = %e, "Failed to write PID file");
+        }
+    }
+    for addr in server.local_addrs() {
+        info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
+    }
+    if notify {
+        sd(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("Ready to accept connections"),
+        ]);
+    }
+    let shared = server.shared().clone();
+    server.run(shutdown_requested(shared, notify)).await;
+    if let Some(path) = &pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    info!("respub is now ready to exit, bye bye...");
+    ExitCode::SUCCESS
+}
+
+/// `supervised`: whether to talk to systemd.
+fn systemd_notify(mode: &str) -> bool {
+    let has_socket = std::env::var_os("NOTIFY_SOCKET").is_some();
+    match mode {
+        "systemd" if !has_socket => {
+            warn!("supervised systemd requested, but NOTIFY_SOCKET not found");
+            false
+        }
+        "systemd" | "auto" => has_socket,
+        "upstart" => {
+            warn!("supervised upstart is not supported by respub; running unsupervised");
+            false
+        }
+        _ => false,
     }
 }
 
+fn sd(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// Resolves when the server should stop accepting: after the first SIGTERM/SIGINT and
+/// then `shutdown-delay` seconds (during which /readyz already says 503). A second
+/// signal ends the process at once.
+async fn shutdown_requested(shared: Arc<Shared>, notify: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            error!(error = %e, "cannot listen for SIGTERM/SIGINT");
+            return std::future::pending().await;
+        }
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    warn!("Received {name} scheduling shutdown...");
+    shared.draining.store(true, Relaxed);
+    if notify {
+        sd(&[sd_notify::NotifyState::Stopping]);
+    }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        warn!("You insist... exiting now.");
+        std::process::exit(1);
+    });
+    let delay = shared.config().shutdown_delay;
+    if delay > 0 {
+        info!(
+            seconds = delay,
+            "shutdown-delay: still serving while readiness reports draining"
+        );
+        tokio::time::sleep(Duration::from_secs(delay)).await;
+    }
+    warn!("User requested shutdown...");
+}
+
 /// Signals Redis survives must not end respub; their default action is to terminate.
-/// - SIGHUP (logrotate, a closed terminal): Redis ignores it (server.c `initServer`:
-///   `signal(SIGHUP, SIG_IGN)`). There is no log file setting yet, so there is nothing
-///   to reopen: it is logged and otherwise ignored.
-/// - SIGALRM: Redis handles it (its watchdog handler logs a stack trace and goes on).
+/// - SIGHUP (logrotate, a closed terminal): the log file, if any, is reopened.
+/// - SIGALRM: Redis handles it (its watchdog handler logs and goes on).
 ///
 /// redis-server 7.0.15 keeps answering after `kill -HUP` and `kill -ALRM` and dies on
 /// USR1, USR2, QUIT and the rest, which keep their default action here too. SIGPIPE,
 /// which Redis also ignores, is already ignored by the Rust runtime.
 fn survive_signals() {
     use tokio::signal::unix::{signal, SignalKind};
-    for (kind, name, note) in [
-        (
-            SignalKind::hangup(),
-            "SIGHUP",
-            "no log file to reopen; continuing",
-        ),
-        (SignalKind::alarm(), "SIGALRM", "continuing"),
-    ] {
-        match signal(kind) {
-            Ok(mut stream) => {
-                tokio::spawn(async move {
-                    while stream.recv().await.is_some() {
-                        info!(signal = name, "received; {note}");
+    match signal(SignalKind::hangup()) {
+        Ok(mut stream) => {
+            tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    match respub::logging::reopen() {
+                        Ok(true) => info!(signal = "SIGHUP", "log file reopened"),
+                        Ok(false) => info!(signal = "SIGHUP", "received; no log file to reopen"),
+                        Err(e) => {
+                            error!(signal = "SIGHUP", error = %e, "cannot reopen the log file")
+                        }
                     }
-                });
-            }
-            Err(e) => error!(signal = name, error = %e, "cannot handle; it would end respub"),
+                }
+            });
         }
+        Err(e) => error!(signal = "SIGHUP", error = %e, "cannot handle; it would end respub"),
+    }
+    match signal(SignalKind::alarm()) {
+        Ok(mut stream) => {
+            tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    info!(signal = "SIGALRM", "received; continuing");
+                }
+            });
+        }
+        Err(e) => error!(signal = "SIGALRM", error = %e, "cannot handle; it would end respub"),
     }
 }

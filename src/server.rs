@@ -2,6 +2,8 @@
 //! cron (soft output limits, idle timeout, ops/sec), and graceful shutdown through one
 //! cancellation token and one task tracker.
 
+use crate::cmd::rename::Renames;
+use crate::config::sources::ConfigFile;
 use crate::config::Config;
 use crate::conn::arrival::{Sequencer, Stamp};
 use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason, outbox::Limits};
@@ -11,11 +13,11 @@ use crate::stats::Stats;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,7 +42,13 @@ pub struct Shared {
     pub run_id: String,
     /// The port actually bound (differs from config when it asked for 0).
     pub port: AtomicU16,
-    pub config_file: Option<String>,
+    /// The file CONFIG REWRITE writes (what respub was started from).
+    pub config_file: Option<ConfigFile>,
+    /// `rename-command`, fixed at start.
+    pub renames: Renames,
+    /// Shutdown has begun (SIGTERM, SHUTDOWN): readiness answers 503 from here on,
+    /// even while `shutdown-delay` keeps the listeners open.
+    pub draining: AtomicBool,
     next_id: AtomicU64,
     /// Arrival order across connections (`conn::arrival`).
     pub arrival: Arc<Sequencer>,
@@ -58,7 +66,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, config_file: Option<String>) -> Self {
+    pub fn new(config: Config, config_file: Option<ConfigFile>) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -82,6 +90,8 @@ impl Shared {
             maxclients: AtomicU64::new(config.maxclients),
             max_subscriptions: AtomicU64::new(config.max_subscriptions_per_client),
             port: AtomicU16::new(config.port),
+            renames: Renames::new(&config.renames),
+            draining: AtomicBool::new(false),
             config: RwLock::new(config),
             registry: Registry::new(),
             clients: ClientTable::default(),
@@ -114,6 +124,13 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .requirepass
             .clone()
+    }
+
+    /// Protected mode: while the default user has no password, only loopback (and unix
+    /// socket) clients are served (Redis 7 `clientAcceptHandler`).
+    pub fn protected_refuses(&self, peer: &SocketAddr) -> bool {
+        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
+        c.protected_mode && c.requirepass.is_none() && !peer.ip().is_loopback()
     }
 
     pub fn databases(&self) -> u64 {
@@ -171,7 +188,7 @@ pub struct Server {
 
 impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
-    pub async fn bind(config: Config, config_file: Option<String>) -> io::Result<Server> {
+    pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -182,31 +199,22 @@ impl Server {
             Err(e) => warn!(error = %e, "could not raise the open-file limit"),
             _ => {}
         }
-        let mut listeners = Vec::new();
-        for host in &config.bind {
-            let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), config.port))
-                .await?
-                .next()
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("cannot resolve {host}"),
-                    )
-                })?;
-            let socket = if addr.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            socket.set_reuseaddr(true)?;
-            socket.bind(addr)?;
-            listeners.push(socket.listen(config.tcp_backlog)?);
+        let listeners = crate::bind::bind_tcp(&config.bind, config.port, config.tcp_backlog)?;
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "Configured to not listen anywhere, exiting.",
+            ));
         }
         let shared = Arc::new(Shared::new(config, config_file));
         if let Some(l) = listeners.first() {
             shared.port.store(l.local_addr()?.port(), Relaxed);
         }
         Ok(Server { listeners, shared })
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
@@ -230,10 +238,13 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
+        // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
+        // operator asked for it).
         tokio::select! {
             _ = shutdown => {}
             _ = self.shared.shutdown_requested.cancelled() => {}
         }
+        self.shared.draining.store(true, Relaxed);
         info!(
             clients = self.shared.clients.len(),
             "shutting down: no new connections, flushing clients"
@@ -280,7 +291,13 @@ async fn accept_loop(
         shared.stats.connections_received.fetch_add(1, Relaxed);
         if shared.clients.len() as u64 >= shared.maxclients.load(Relaxed) {
             shared.stats.rejected_connections.fetch_add(1, Relaxed);
-            tracker.spawn(reject(stream));
+            tracker.spawn(reject(stream, MAXCLIENTS));
+            continue;
+        }
+        if shared.protected_refuses(&addr) {
+            shared.stats.rejected_connections.fetch_add(1, Relaxed);
+            debug!(peer = %addr, reason = "protected_mode", "refused");
+            tracker.spawn(reject(stream, crate::error::PROTECTED_MODE_DENIED));
             continue;
         }
         let _ = stream.set_nodelay(true);
@@ -303,13 +320,11 @@ async fn accept_loop(
     }
 }
 
-/// Over `maxclients`: Redis writes the error and closes.
-async fn reject(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        stream.write_all(b"-ERR max number of clients reached\r\n"),
-    )
-    .await;
+const MAXCLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Over `maxclients`, or refused by protected mode: Redis writes the error and closes.
+async fn reject(mut stream: TcpStream, error: &'static [u8]) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(error)).await;
 }
 
 /// Every 100 ms: soft output limits of clients over them (so a limit fires within

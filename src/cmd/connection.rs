@@ -69,16 +69,26 @@ fn set_proto(ctx: &mut Ctx<'_>, proto: Proto) {
     ctx.client.resp.store(proto.version() as u8, Relaxed);
 }
 
-/// Checks a username/password pair against the `default` user.
+/// Checks a username/password pair against the `default` user. A failure is logged
+/// (rate-limited, with the user name but never the password): operators watch for
+/// password guessing.
 fn credentials_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    if user.is_some_and(|u| u != b"default") {
-        return false;
+    let ok = !user.is_some_and(|u| u != b"default")
+        && match ctx.shared.requirepass() {
+            // `default` is `nopass` without requirepass: any password is accepted.
+            None => true,
+            Some(p) => password_matches(&p, pass),
+        };
+    if !ok && crate::logging::budget(&crate::logging::AUTH_FAILURE_LOG) {
+        tracing::warn!(
+            client = ctx.client.id,
+            peer = %ctx.client.addr,
+            user = %String::from_utf8_lossy(user.unwrap_or(b"default")),
+            reason = "auth_failure",
+            "authentication failed"
+        );
     }
-    match ctx.shared.requirepass() {
-        // `default` is `nopass` without requirepass: any password is accepted.
-        None => true,
-        Some(p) => password_matches(&p, pass),
-    }
+    ok
 }
 
 /// Compares passwords in a time that does not depend on where they first differ (or

@@ -98,7 +98,13 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             );
-            w!("config_file", shared.config_file.as_deref().unwrap_or(""));
+            let file = shared
+                .config_file
+                .as_ref()
+                .and_then(|f| std::fs::canonicalize(f.path()).ok())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            w!("config_file", file);
         }
         "clients" => {
             out.push_str("# Clients\r\n");

@@ -13,6 +13,7 @@ pub mod multi;
 pub mod pause;
 pub mod publish;
 pub mod pubsub;
+pub mod rename;
 pub mod subscribe;
 pub mod table;
 pub mod tracking;
@@ -95,10 +96,16 @@ impl Ctx<'_> {
 /// A command handler: writes its reply, or returns the error to reply with.
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Result<(), CmdError>;
 
-/// Finds the command (and subcommand) named by `args`.
-pub fn lookup(args: &[Bytes]) -> Result<&'static Spec, CmdError> {
+/// Finds the command (and subcommand) named by `args`, through `rename-command`.
+pub fn lookup(args: &[Bytes], renames: &rename::Renames) -> Result<&'static Spec, CmdError> {
     let name = &args[0];
-    let Some(spec) = table::find(None, name).filter(|s| !s.name.contains('|')) else {
+    let table_name = if renames.is_empty() {
+        Some(&name[..])
+    } else {
+        renames.resolve(name)
+    };
+    let found = table_name.and_then(|n| table::find(None, n));
+    let Some(spec) = found.filter(|s| !s.name.contains('|')) else {
         return Err(CmdError::UnknownCommand(name.clone(), args[1..].to_vec()));
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
@@ -177,7 +184,7 @@ pub fn held_by_pause(
 ) -> bool {
     match found {
         Ok(spec) => {
-            check(shared, session, spec, args).is_ok() && pause::holds(&shared.pause, session, spec)
+            check(shared, session, spec, args).is_ok() && pause::holds(shared, session, spec)
         }
         Err(_) => false,
     }
@@ -210,7 +217,7 @@ fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
 
 /// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    match lookup(args) {
+    match lookup(args, &ctx.shared.renames) {
         Ok(spec) => {
             if let Err(e) = (spec.handler)(ctx, args) {
                 ctx.error(&e);

@@ -17,6 +17,7 @@ use super::{parse_i64, table::flags, Ctx, Spec};
 use crate::conn::arrival::Sequencer;
 use crate::conn::session::Session;
 use crate::error::CmdError;
+use crate::server::Shared;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
@@ -117,11 +118,11 @@ impl Pause {
 }
 
 /// Whether `spec` (which passed the pre-checks) must wait for the pause to end.
-pub fn holds(pause: &Pause, session: &Session, spec: &Spec) -> bool {
+pub fn holds(shared: &Shared, session: &Session, spec: &Spec) -> bool {
     if session.monitor {
         return false;
     }
-    match pause.mode() {
+    match shared.pause.mode() {
         None => false,
         Some(Mode::All) => true,
         Some(Mode::Write) => {
@@ -129,7 +130,8 @@ pub fn holds(pause: &Pause, session: &Session, spec: &Spec) -> bool {
                 || (spec.name == "exec"
                     && session.multi.as_ref().is_some_and(|queued| {
                         queued.iter().any(|args| {
-                            super::lookup(args).is_ok_and(|s| s.flags & flags::MAY_REPLICATE != 0)
+                            super::lookup(args, &shared.renames)
+                                .is_ok_and(|s| s.flags & flags::MAY_REPLICATE != 0)
                         })
                     }))
         }

@@ -31,7 +31,7 @@ use outbox::{CloseReason, Event, Finish, Source};
 use session::{Session, Subscriptions};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::Waker;
 use tokio::net::TcpStream;
@@ -172,42 +172,18 @@ pub async fn serve(
         Err(ConnError::Protocol(p)) => {
             // Redis logs these only at verbose: one bad client must not flood the log.
             conn.shared.stats.protocol_errors.fetch_add(1, Relaxed);
-            if log_budget(&PROTOCOL_ERROR_LOG) {
+            if crate::logging::budget(&crate::logging::PROTOCOL_ERROR_LOG) {
                 debug!(client = id, %peer, reason = "protocol_error", error = %String::from_utf8_lossy(&protocol_error_text(*p)));
             }
         }
         Err(ConnError::Limit(what)) => {
-            if log_budget(&LIMIT_LOG) {
+            if crate::logging::budget(&crate::logging::LIMIT_LOG) {
                 warn!(client = id, %peer, reason = "limit", limit = what);
             }
         }
         other => debug!(client = id, %peer, end = ?other, "client gone"),
     }
     conn.release().await;
-}
-
-/// Log lines of one kind (protocol errors, limit disconnections) per second (`log_budget`).
-const LOG_LINES_PER_SEC: u64 = 10;
-/// The current second (high bits) and lines logged in it (low 16 bits).
-static PROTOCOL_ERROR_LOG: AtomicU64 = AtomicU64::new(0);
-/// The same for limit disconnections (a flood of them is one attacker, not news).
-static LIMIT_LOG: AtomicU64 = AtomicU64::new(0);
-
-/// Whether one more line fits in this second's budget.
-fn log_budget(slot: &AtomicU64) -> bool {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let cur = slot.load(Relaxed);
-    let (sec, n) = (cur >> 16, cur & 0xffff);
-    let next = if sec == now {
-        (now << 16) | (n + 1).min(0xffff)
-    } else {
-        now << 16 | 1
-    };
-    slot.store(next, Relaxed);
-    sec != now || n < LOG_LINES_PER_SEC
 }
 
 impl Conn {
@@ -433,7 +409,7 @@ impl Conn {
     /// Runs one command. Returns false, keeping `args` in `deferred`, when the command
     /// must wait for connections that read earlier (`arrival` step 5).
     fn execute(&mut self, args: Vec<Bytes>) -> bool {
-        let found = cmd::lookup(&args);
+        let found = cmd::lookup(&args, &self.shared.renames);
         #[cfg(debug_assertions)]
         if args[0].eq_ignore_ascii_case(b"respub-debug-panic") {
             // Tests prove that a panicking connection task leaks nothing (see Drop).

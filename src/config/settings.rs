@@ -1,0 +1,553 @@
+//! The settings table: every setting respub has, once. The command line (`--help`, flag
+//! names), the TOML file, redis.conf, `RESPUB_*` environment variables, CONFIG GET/SET/
+//! REWRITE and `--check-config` all read this table; nothing else lists settings.
+//!
+//! A row holds the name (Redis's directive name where Redis has the knob), its unit, the
+//! default as text, whether CONFIG SET may change it at run time, whether it is a secret
+//! (redacted by `--check-config`), one line of help, and two functions: `set` parses a
+//! value into [`Config`], `get` prints it back the way CONFIG GET shows it.
+//! [`Config::default`] is built by applying every row's default text, so the default
+//! `--help` prints is the default the server runs with.
+
+use super::{parse_memory, Config};
+
+/// What a value measures; shown by `--help` and `--check-config`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Redis memory units: `1k` = 1000, `1kb` = 1024, `1m`, `1mb`, `1g`, `1gb`.
+    Bytes,
+    Seconds,
+    Count,
+    /// `yes` or `no`.
+    Bool,
+    /// A file or directory path ("" = none).
+    Path,
+    /// Free text, or one of the words the help lists.
+    Text,
+    /// Whitespace-separated words.
+    Words,
+}
+
+impl Unit {
+    pub fn word(self) -> &'static str {
+        match self {
+            Unit::Bytes => "bytes",
+            Unit::Seconds => "seconds",
+            Unit::Count => "count",
+            Unit::Bool => "yes|no",
+            Unit::Path => "path",
+            Unit::Text => "text",
+            Unit::Words => "words",
+        }
+    }
+}
+
+/// One setting. See the module comment.
+pub struct Setting {
+    pub name: &'static str,
+    /// Older Redis names accepted for the same setting (never printed).
+    pub aliases: &'static [&'static str],
+    pub unit: Unit,
+    pub default: &'static str,
+    /// CONFIG SET may change it while running.
+    pub mutable: bool,
+    /// Redacted by `--check-config`.
+    pub secret: bool,
+    pub help: &'static str,
+    pub set: fn(&mut Config, &str) -> Result<(), String>,
+    pub get: fn(&Config) -> String,
+}
+
+impl std::fmt::Debug for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setting").field("name", &self.name).finish()
+    }
+}
+
+/// Rows are equal when they are the same setting.
+impl PartialEq for Setting {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for Setting {}
+
+impl Setting {
+    /// `RESPUB_PROTO_MAX_BULK_LEN` for `proto-max-bulk-len`.
+    pub fn env_name(&self) -> String {
+        format!(
+            "RESPUB_{}",
+            self.name.replace('-', "_").to_ascii_uppercase()
+        )
+    }
+}
+
+/// Finds a row by name or alias, ignoring ASCII case as Redis does.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| {
+        s.name.eq_ignore_ascii_case(name) || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+fn u64_of(v: &str) -> Result<u64, String> {
+    v.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{v}' is not a non-negative integer"))
+}
+
+fn mem_of(v: &str) -> Result<u64, String> {
+    parse_memory(v).ok_or_else(|| format!("'{v}' is not a memory size (e.g. 1024, 64kb, 32mb)"))
+}
+
+fn bool_of(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("'{v}' is not yes or no")),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    (if b { "yes" } else { "no" }).to_string()
+}
+
+fn at_least(n: u64, min: u64, what: &str) -> Result<u64, String> {
+    if n < min {
+        return Err(format!("must be at least {what}"));
+    }
+    Ok(n)
+}
+
+fn one_of(v: &str, words: &[&str]) -> Result<String, String> {
+    let w = v.trim().to_ascii_lowercase();
+    if words.contains(&w.as_str()) {
+        Ok(w)
+    } else {
+        Err(format!("'{v}' is not one of {}", words.join(", ")))
+    }
+}
+
+fn path_of(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// The table. Order is the order of `--help`, `--check-config` and CONFIG GET *.
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "bind",
+        aliases: &[],
+        unit: Unit::Words,
+        default: "* -::*",
+        mutable: false,
+        secret: false,
+        help: "Addresses to listen on, as Redis parses them: '*' = every IPv4 address, \
+               '::*' = every IPv6 address, a leading '-' makes an address optional \
+               (skipped if the machine does not have it). With protected-mode, clients \
+               from non-loopback addresses are refused while no password is set.",
+        set: |c, v| {
+            let addrs: Vec<String> = v.split_whitespace().map(str::to_string).collect();
+            if addrs.is_empty() {
+                return Err("needs at least one address".into());
+            }
+            c.bind = addrs;
+            Ok(())
+        },
+        get: |c| c.bind.join(" "),
+    },
+    Setting {
+        name: "port",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "6379",
+        mutable: false,
+        secret: false,
+        help: "TCP port. 0 picks a free port (the chosen one is logged at start).",
+        set: |c, v| {
+            c.port = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' is not a port number (0-65535)"))?;
+            Ok(())
+        },
+        get: |c| c.port.to_string(),
+    },
+    Setting {
+        name: "protected-mode",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "yes",
+        mutable: true,
+        secret: false,
+        help: "While no password is set for the default user, refuse clients that do not \
+               connect from a loopback address (or the unix socket), with Redis's -DENIED \
+               error. Set a requirepass, or 'no' on a private network.",
+        set: |c, v| {
+            c.protected_mode = bool_of(v)?;
+            Ok(())
+        },
+        get: |c| yes_no(c.protected_mode),
+    },
+    Setting {
+        name: "requirepass",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: true,
+        secret: true,
+        help: "Password of the default user; empty = no authentication. Clients AUTH (or \
+               HELLO 3 AUTH default <password>) before other commands.",
+        set: |c, v| {
+            c.requirepass = (!v.is_empty()).then(|| v.as_bytes().to_vec());
+            Ok(())
+        },
+        get: |c| {
+            c.requirepass
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+    },
+    Setting {
+        name: "maxclients",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "10000",
+        mutable: true,
+        secret: false,
+        help: "Connected clients at most; the next gets '-ERR max number of clients \
+               reached' and is closed. The open-file limit is raised to fit at start.",
+        set: |c, v| {
+            c.maxclients = at_least(u64_of(v)?, 1, "1")?;
+            Ok(())
+        },
+        get: |c| c.maxclients.to_string(),
+    },
+    Setting {
+        name: "timeout",
+        aliases: &[],
+        unit: Unit::Seconds,
+        default: "0",
+        mutable: true,
+        secret: false,
+        help: "Close a client idle this long; 0 = never. Subscribed clients are exempt, \
+               as in Redis.",
+        set: |c, v| {
+            c.timeout = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.timeout.to_string(),
+    },
+    Setting {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        unit: Unit::Words,
+        default: "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
+        mutable: true,
+        secret: false,
+        help: "<class> <hard bytes> <soft bytes> <soft seconds>, repeated; classes normal, \
+               pubsub, replica. A client whose unsent output reaches hard, or stays above \
+               soft for longer than the seconds, is closed (a slow subscriber never makes \
+               publishers wait). 0 = no limit.",
+        set: |c, v| c.apply_output_limits(v),
+        get: |c| c.output_limits_text(),
+    },
+    Setting {
+        name: "client-query-buffer-limit",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "1gb",
+        mutable: true,
+        secret: false,
+        help: "Bytes one client may hold in commands not yet run (unparsed input, a \
+               partial command's arguments, MULTI's queue). Past it the client is closed.",
+        set: |c, v| {
+            c.client_query_buffer_limit = at_least(mem_of(v)?, 1024 * 1024, "1mb")?;
+            Ok(())
+        },
+        get: |c| c.client_query_buffer_limit.to_string(),
+    },
+    Setting {
+        name: "proto-max-bulk-len",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "512mb",
+        mutable: true,
+        secret: false,
+        help: "Largest bulk argument (channel, pattern, message). Bigger: '-ERR Protocol \
+               error: invalid bulk length' and the connection closes.",
+        set: |c, v| {
+            c.proto_max_bulk_len = at_least(mem_of(v)?, 1024 * 1024, "1mb")?;
+            Ok(())
+        },
+        get: |c| c.proto_max_bulk_len.to_string(),
+    },
+    Setting {
+        name: "max-multibulk-len",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "2147483647",
+        mutable: false,
+        secret: false,
+        help: "Largest argument count '*<n>' accepted. Past it: '-ERR Protocol error: \
+               invalid multibulk length' and close.",
+        set: |c, v| {
+            let n = u64_of(v)?;
+            if n == 0 || n > i32::MAX as u64 {
+                return Err("must be between 1 and 2147483647".into());
+            }
+            c.max_multibulk_len = n;
+            Ok(())
+        },
+        get: |c| c.max_multibulk_len.to_string(),
+    },
+    Setting {
+        name: "max-inline-len",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "64kb",
+        mutable: false,
+        secret: false,
+        help: "Longest inline command or count line without a newline. Past it: '-ERR \
+               Protocol error: too big inline request' and close.",
+        set: |c, v| {
+            c.max_inline_len = at_least(mem_of(v)?, 1024, "1kb")?;
+            Ok(())
+        },
+        get: |c| c.max_inline_len.to_string(),
+    },
+    Setting {
+        name: "reply-pause-bytes",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "64mb",
+        mutable: true,
+        secret: false,
+        help: "Unsent replies at which respub stops reading a client's further commands \
+               until it reads (back-pressure for pipelines that never read). Not a \
+               disconnect.",
+        set: |c, v| {
+            c.reply_pause_bytes = mem_of(v)?.max(1);
+            Ok(())
+        },
+        get: |c| c.reply_pause_bytes.to_string(),
+    },
+    Setting {
+        name: "max-subscriptions-per-client",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: true,
+        secret: false,
+        help: "Channels + patterns + shard channels one client may hold; a (P|S)SUBSCRIBE \
+               past it is refused whole. 0 = no limit, as in Redis.",
+        set: |c, v| {
+            c.max_subscriptions_per_client = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.max_subscriptions_per_client.to_string(),
+    },
+    Setting {
+        name: "databases",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "16",
+        mutable: false,
+        secret: false,
+        help: "SELECT accepts indexes below this. Pub/sub ignores the db, as Redis does.",
+        set: |c, v| {
+            let n = u64_of(v)?;
+            if n == 0 || n > i32::MAX as u64 {
+                return Err("must be between 1 and 2147483647".into());
+            }
+            c.databases = n;
+            Ok(())
+        },
+        get: |c| c.databases.to_string(),
+    },
+    Setting {
+        name: "tcp-backlog",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "511",
+        mutable: false,
+        secret: false,
+        help: "Listen backlog of the TCP sockets.",
+        set: |c, v| {
+            c.tcp_backlog = u64_of(v)?
+                .try_into()
+                .map_err(|_| "is too large".to_string())?;
+            Ok(())
+        },
+        get: |c| c.tcp_backlog.to_string(),
+    },
+    Setting {
+        name: "worker-threads",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: false,
+        secret: false,
+        help: "Threads serving connections; 0 = one per CPU.",
+        set: |c, v| {
+            c.worker_threads = u64_of(v)? as usize;
+            Ok(())
+        },
+        get: |c| c.worker_threads.to_string(),
+    },
+    Setting {
+        name: "shutdown-delay",
+        aliases: &[],
+        unit: Unit::Seconds,
+        default: "0",
+        mutable: true,
+        secret: false,
+        help: "After SIGTERM, keep serving this long with /readyz answering 503, so a load \
+               balancer stops sending new clients before the listeners close.",
+        set: |c, v| {
+            c.shutdown_delay = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.shutdown_delay.to_string(),
+    },
+    Setting {
+        name: "shutdown-timeout",
+        aliases: &[],
+        unit: Unit::Seconds,
+        default: "5",
+        mutable: true,
+        secret: false,
+        help: "On shutdown, time given to connections to flush queued output before they \
+               are dropped.",
+        set: |c, v| {
+            c.shutdown_timeout = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.shutdown_timeout.to_string(),
+    },
+    Setting {
+        name: "loglevel",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "notice",
+        mutable: true,
+        secret: false,
+        help: "debug, verbose, notice, warning or nothing (Redis's words).",
+        set: |c, v| {
+            c.loglevel = one_of(v, &["debug", "verbose", "notice", "warning", "nothing"])?;
+            Ok(())
+        },
+        get: |c| c.loglevel.clone(),
+    },
+    Setting {
+        name: "log-format",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "text",
+        mutable: false,
+        secret: false,
+        help: "text (one line per event, colours only on a terminal) or json (one object \
+               per line).",
+        set: |c, v| {
+            c.log_format = one_of(v, &["text", "json"])?;
+            Ok(())
+        },
+        get: |c| c.log_format.clone(),
+    },
+    Setting {
+        name: "logfile",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Append the log to this file instead of standard output; reopened on SIGHUP \
+               (for logrotate).",
+        set: |c, v| {
+            c.logfile = path_of(v);
+            Ok(())
+        },
+        get: |c| c.logfile.clone().unwrap_or_default(),
+    },
+    Setting {
+        name: "pidfile",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Write the process id to this file at start; removed at exit.",
+        set: |c, v| {
+            c.pidfile = path_of(v);
+            Ok(())
+        },
+        get: |c| c.pidfile.clone().unwrap_or_default(),
+    },
+    Setting {
+        name: "dir",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Working directory, entered at start (relative logfile and pidfile paths \
+               start there). Empty = where respub was started.",
+        set: |c, v| {
+            c.dir = path_of(v);
+            Ok(())
+        },
+        get: |c| {
+            c.dir.clone().unwrap_or_else(|| {
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            })
+        },
+    },
+    Setting {
+        name: "supervised",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "no",
+        mutable: false,
+        secret: false,
+        help: "no, systemd (notify READY=1 / STOPPING=1 on $NOTIFY_SOCKET, for Type=notify \
+               units), auto (systemd when $NOTIFY_SOCKET is set) or upstart (not \
+               supported: warned and treated as no).",
+        set: |c, v| {
+            c.supervised = one_of(v, &["no", "auto", "systemd", "upstart"])?;
+            Ok(())
+        },
+        get: |c| c.supervised.clone(),
+    },
+    Setting {
+        name: "daemonize",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "no",
+        mutable: false,
+        secret: false,
+        help: "Accepted for redis.conf compatibility; respub always runs in the foreground \
+               ('yes' is warned about and ignored: let the supervisor detach it).",
+        set: |c, v| {
+            c.daemonize = bool_of(v)?;
+            Ok(())
+        },
+        get: |c| yes_no(c.daemonize),
+    },
+];
+
+/// Read-only answers CONFIG GET gives for Redis parameters respub has no use for, so
+/// tools that read them see a consistent "off" picture. CONFIG SET of one of them to the
+/// same value is accepted (test fixtures send `CONFIG SET save ""`); another value is
+/// refused, because respub cannot do what it asks.
+pub const COMPAT: &[(&str, &str)] = &[
+    ("save", ""),
+    ("appendonly", "no"),
+    ("maxmemory", "0"),
+    ("maxmemory-policy", "noeviction"),
+    ("notify-keyspace-events", ""),
+    ("tcp-keepalive", "0"),
+    ("io-threads", "1"),
+    ("hz", "10"),
+    ("cluster-enabled", "no"),
+];
