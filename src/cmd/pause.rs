@@ -11,7 +11,9 @@
 //! are replicas in Redis and are never paused.
 //!
 //! Holding is the connection's business (`conn`, which keeps the held command and its
-//! place in arrival order); this module owns the state and the decision.
+//! place in arrival order, `conn::arrival` step 6); this module owns the state and the
+//! decision. Locks: the pause state's mutex is taken first and the arrival sequencer's
+//! inside it when a pause ends (`Pause::end`); nothing takes them the other way round.
 
 use super::{parse_i64, table::flags, Ctx, Spec};
 use crate::conn::arrival::Sequencer;

@@ -39,8 +39,14 @@
 //!    a run of observers). Once allowed, a connection stays allowed until its stamp
 //!    changes: tickets only grow, so no newcomer can get in front of it.
 //!
+//! 6. **Held by CLIENT PAUSE.** A command the pause holds keeps its connection's stamp,
+//!    marked held: nobody waits for a held entry (a paused client runs nothing, and Redis
+//!    lets everyone else go on). When the pause ends, `Sequencer::unhold_all` clears
+//!    every mark under the one lock, before any held task is woken, so held commands
+//!    take effect in the order they arrived in, whichever task the runtime wakes first.
+//!
 //! Deadlock is impossible: a connection only waits for lower tickets, and the lowest
-//! never waits. The cost is one short global lock per read event (not per delivery, not
+//! never waits (held entries are skipped, and a held connection waits for nobody). The cost is one short global lock per read event (not per delivery, not
 //! per command), and a check once per read batch for connections that run ordered
 //! commands. A connection's class is what it reached first in its batch: one that
 //! pipelines PUBLISH and then SUBSCRIBE in one read is an observer until it reaches the
