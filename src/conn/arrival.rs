@@ -46,8 +46,9 @@
 //!    take effect in the order they arrived in, whichever task the runtime wakes first.
 //!
 //! Deadlock is impossible: a connection only waits for lower tickets, and the lowest
-//! never waits (held entries are skipped, and a held connection waits for nobody). The cost is one short global lock per read event (not per delivery, not
-//! per command), and a check once per read batch for connections that run ordered
+//! never waits (held entries are skipped, and a held connection waits for nobody). The
+//! cost is one short global lock per read event (not per delivery, not per command),
+//! and a check once per read batch for connections that run ordered
 //! commands. A connection's class is what it reached first in its batch: one that
 //! pipelines PUBLISH and then SUBSCRIBE in one read is an observer until it reaches the
 //! SUBSCRIBE, so a later observer may pass it in between.
