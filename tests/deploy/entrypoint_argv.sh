@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2154,SC2016
+# (variables come from run.sh; the single-quoted sh -c scripts expand in the child)
 # Part 1a (sourced by run.sh): docker/docker-entrypoint.sh's argv rules, with stand-ins.
 #
 # `respub`, `redis-server`, `redis-cli`, `sh`, `chown`, `id` and `setpriv` on PATH are
@@ -39,7 +41,7 @@ all_caps=chown,dac_override,fowner,fsetid,kill,setgid,setuid,setpcap,net_bind_se
 # run_ep [VAR=VALUE...] -- ARG...: runs the entrypoint as Docker would (umask 0022,
 # WORKDIR /data) and prints what was recorded.
 run_ep() {
-    local envs=(PATH="$argv_fake:/usr/bin:/bin" REC="$work/argv.rec" FAKE_UID=999 FAKE_CAPS=$all_caps)
+    local envs=(PATH="$argv_fake:/usr/bin:/bin" REC="$work/argv.rec" FAKE_UID=999 FAKE_CAPS="$all_caps")
     while [[ "$1" != -- ]]; do envs+=("$1"); shift; done
     shift
     : >"$work/argv.rec"

@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2154,SC2016
+# (variables come from run.sh; the single-quoted sh -c scripts expand in the child)
 # Part 1b (sourced by run.sh): the entrypoint starting real servers.
 #
 # The image's layout is rebuilt in a folder put first on PATH: `respub` and a
@@ -82,8 +84,8 @@ real_run() {
         fail "$tag: the example app publishes and receives" "$out"
     fi
     kill -TERM "$ep_pid"
-    local rc i
-    for i in $(seq 1 100); do kill -0 "$ep_pid" 2>/dev/null || break; sleep 0.05; done
+    local rc
+    for _ in $(seq 1 100); do kill -0 "$ep_pid" 2>/dev/null || break; sleep 0.05; done
     wait "$ep_pid"
     rc=$?
     expect_eq "$tag: SIGTERM stops it with exit 0" "$rc" 0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the tests/deploy parts (sourced by run.sh): counters and check helpers.
 # Every check prints `ok NAME` or `FAIL NAME` plus what it saw, and counts.
 
@@ -43,8 +44,8 @@ free_port() {
 # wait_ping PORT PID: bounded wait (10 s) until `redis-cli -p PORT ping` answers PONG,
 # with REDISCLI_AUTH from the environment if set. Fails early if PID died.
 wait_ping() {
-    local port=$1 pid=$2 i
-    for i in $(seq 1 200); do
+    local port=$1 pid=$2
+    for _ in $(seq 1 200); do
         [[ "$(redis-cli -p "$port" ping 2>/dev/null)" == PONG ]] && return 0
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.05
@@ -54,10 +55,10 @@ wait_ping() {
 
 # stop_pid PID: SIGTERM, bounded wait, then SIGKILL. Only PIDs this suite started.
 stop_pid() {
-    local pid=$1 i
+    local pid=$1
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
         sleep 0.05
     done

@@ -29,7 +29,7 @@ while (($#)); do
 done
 [[ "$bin" == /* ]] || bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
-# shellcheck source=tests/deploy/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 if ! bash "$here/setup.sh"; then
