@@ -65,3 +65,17 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# expect_fails_with NAME PATTERN COMMAND...: COMMAND must fail, saying PATTERN (so a check
+# that bites does so for the reason it is meant to).
+expect_fails_with() {
+    local name=$1 pattern=$2 out
+    shift 2
+    if out=$("$@" 2>&1); then
+        fail "$name" "command unexpectedly succeeded: $*" "$out"
+    elif [[ $out != *"$pattern"* ]]; then
+        fail "$name" "failed, but without '$pattern':" "$out"
+    else
+        pass "$name"
+    fi
+}

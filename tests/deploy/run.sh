@@ -51,9 +51,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# shellcheck source=servers.sh
+source "$here/servers.sh"
 for part in ${DEPLOY_PARTS:-entrypoint_argv entrypoint_real compose kubernetes dockerfile}; do
-    # shellcheck source=/dev/null
-    source "$here/$part.sh"
+    if [[ -f "$here/$part.sh" ]]; then
+        # shellcheck source=/dev/null
+        source "$here/$part.sh"
+    else
+        fail "part $part exists"
+    fi
 done
 
 echo "deploy: $deploy_pass passed, $deploy_fail failed"
