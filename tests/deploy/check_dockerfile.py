@@ -2,7 +2,7 @@
 and that hadolint does not know about. Standard library only.
 
 Prints `ok NAME` / `FAIL NAME: why` per check; the caller (dockerfile.sh) counts them.
-Usage: check_dockerfile.py REPO_ROOT
+Usage: check_dockerfile.py REPO_ROOT      (exits 1 if a check fails)
 """
 
 import fnmatch
@@ -133,3 +133,4 @@ check(".dockerignore keeps a file deep in src/", in_context("src/conn/mod.rs"))
 
 for name, ok, why in results:
     print(f"ok   {name}" if ok else f"FAIL {name}" + (f": {why}" if why else ""))
+sys.exit(0 if all(ok for _, ok, _ in results) else 1)

@@ -28,4 +28,4 @@ while IFS= read -r line; do
     "FAIL "*) fail "${line#FAIL }" ;;
     *) fail "check_dockerfile.py printed: $line" ;;
     esac
-done < <(python3 "$here/check_dockerfile.py" "$repo" 2>&1 || echo "FAIL check_dockerfile.py exited $?")
+done < <(python3 "$here/check_dockerfile.py" "$repo" 2>&1)

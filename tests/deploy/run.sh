@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The container and deployment checks (issue 8): docker/ and deploy/ as a new user
 # would use them, on a machine without a Docker engine or a Kubernetes cluster.
 #
@@ -29,7 +30,7 @@ while (($#)); do
 done
 [[ "$bin" == /* ]] || bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
-# shellcheck source-path=SCRIPTDIR source=lib.sh
+# shellcheck source=lib.sh
 source "$here/lib.sh"
 
 if ! bash "$here/setup.sh"; then
