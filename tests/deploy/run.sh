@@ -24,7 +24,7 @@ bin=$repo/target/release/respub
 while (($#)); do
     case "$1" in
     --bin) bin=$2; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
