@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dockerfile_parse import stages as parse_stages
+
 repo = Path(sys.argv[1])
 results = []
 
@@ -20,39 +22,13 @@ def check(name, cond, why=""):
     results.append((name, bool(cond), why))
 
 
-def instructions(text):
-    """(KEYWORD, arguments) per instruction, continuation lines joined, comments dropped."""
-    out, cur = [], ""
-    for line in text.splitlines():
-        s = line.strip()
-        if not cur and (not s or s.startswith("#")):
-            continue
-        if s.startswith("#"):
-            continue
-        cur += " " + s
-        if cur.endswith("\\"):
-            cur = cur[:-1]
-            continue
-        word, _, rest = cur.strip().partition(" ")
-        out.append((word.upper(), rest.strip()))
-        cur = ""
-    return out
-
-
 dockerfile = (repo / "docker/Dockerfile").read_text()
-ins = instructions(dockerfile)
-stages = []  # [ (from_args, [instructions]) ]
-for kw, args in ins:
-    if kw == "FROM":
-        stages.append((args, []))
-    elif stages:
-        stages[-1][1].append((kw, args))
-final_from, final = stages[-1]
-stage_names = {m.group(1) for a, _ in stages if (m := re.search(r"\bAS\s+(\S+)", a, re.I))}
+stages = [(image, body) for image, _, body in parse_stages(dockerfile)]
+final = stages[-1][1]
+stage_names = {name for _, name, _ in parse_stages(dockerfile) if name}
 
 # Base images: exact versions. A stage built FROM an earlier stage inherits its pin.
-for args, _ in stages:
-    image = args.split()[0]
+for image, _ in stages:
     if image in stage_names:
         continue
     ok = re.fullmatch(r"rust:\d+\.\d+\.\d+-bookworm", image) or re.fullmatch(

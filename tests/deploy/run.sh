@@ -13,7 +13,9 @@
 #      compose-spec schema, then its redis command and healthcheck run for real;
 #   4. kubernetes.sh: deploy/kubernetes/respub.yaml against Kubernetes' schemas
 #      (kubernetes-validate --strict) and the rules the pod relies on;
-#   5. dockerfile.sh: hadolint and shellcheck, and the image facts a redis user relies on.
+#   5. dockerfile.sh: hadolint and shellcheck, and the image facts a redis user relies on;
+#   6. image.sh: the Dockerfile replayed into a chroot (no Docker), then run as
+#      `docker run IMAGE --port P` would run it.
 # The tools come from setup.sh (pinned in requirements.txt). Prints one line per check
 # and, last, `deploy: N passed, M failed`; exits 1 on any failure. Only the processes it
 # started are stopped, by PID.
@@ -24,7 +26,7 @@ bin=$repo/target/release/respub
 while (($#)); do
     case "$1" in
     --bin) bin=$2; shift 2 ;;
-    -h | --help) sed -n '3,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -39,6 +41,8 @@ if ! bash "$here/setup.sh"; then
     exit 1
 fi
 venv=$here/.venv
+# shellcheck disable=SC2034 # used by image.sh
+rootfs_cache=$here/.rootfs/bookworm-minbase
 export PATH="$venv/bin:$PATH"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/respub-deploy.XXXXXX")
@@ -54,7 +58,7 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=servers.sh
 source "$here/servers.sh"
-for part in ${DEPLOY_PARTS:-entrypoint_argv entrypoint_real compose kubernetes dockerfile}; do
+for part in ${DEPLOY_PARTS:-entrypoint_argv entrypoint_real compose kubernetes dockerfile image}; do
     if [[ -f "$here/$part.sh" ]]; then
         # shellcheck source=/dev/null
         source "$here/$part.sh"

