@@ -8,7 +8,8 @@
 #      (a check that fails against Redis is a wrong check);
 #   4. the container and deployment checks (tests/deploy: the image's entrypoint on real
 #      respub and redis-server, the compose file and the Kubernetes manifest validated
-#      and run as far as possible without Docker, hadolint, shellcheck).
+#      and run as far as possible without Docker, the Dockerfile replayed into a chroot,
+#      hadolint, shellcheck).
 # Exits non-zero on any failure; nothing is skipped. The last line is the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
