@@ -75,3 +75,29 @@ for server in respub redis; do
     real_run "$server" root "as root, command: [redis-server, /usr/local/etc/redis/redis.conf]" "$port" \
         redis-server "$conf"
 done
+
+# A container is reached through its own network interface, never its loopback: with no
+# bind directive the server must listen on every interface, as redis-server does (the
+# official image relies on that; `docker run redis` has no --bind). Listening only: no
+# traffic goes anywhere but 127.0.0.1, and the server has a password and lives ~1 s.
+listen_addrs() { # listen_addrs PORT -> the sorted local addresses listening on PORT
+    ss -Hltn "sport = :$1" | awk '{print $4}' | sort | tr '\n' ' '
+}
+for server in respub redis; do
+    port=$(free_port)
+    mkdir -p "$work/bind-$server"
+    start_ep "$server" "$work/bind-$server" 1000:1000 redis-server --port "$port" --requirepass "$pass_word"
+    tag="real $server, no --bind"
+    if REDISCLI_AUTH=$pass_word wait_ping "$port" "$ep_pid"; then
+        addrs=$(listen_addrs "$port")
+        if [[ " $addrs" == *" 0.0.0.0:$port "* || " $addrs" == *" *:$port "* ]]; then
+            pass "$tag: listens on all interfaces, like redis-server ($addrs)"
+        else
+            fail "$tag: listens on all interfaces, like redis-server" "listening: $addrs" \
+                "(a container started without --bind would be unreachable from other containers)"
+        fi
+    else
+        fail "$tag: starts" "$(tail -n 20 "$ep_log")"
+    fi
+    stop_pid "$ep_pid"
+done
