@@ -57,6 +57,13 @@ pub struct Shared {
     pub quiesced: Notify,
     /// Set once the RESP listeners accept connections (admin /readyz).
     pub listening: AtomicBool,
+    // ---- admin commands (issue 8) ----
+    /// CLIENT PAUSE state.
+    pub pause: crate::cmd::pause::Pause,
+    /// Connected MONITOR clients.
+    pub monitors: crate::cmd::monitor::Monitors,
+    /// Cancelled by SHUTDOWN: `Server::run` then ends as on its shutdown future.
+    pub shutdown_requested: CancellationToken,
 }
 
 impl Shared {
@@ -77,7 +84,9 @@ impl Shared {
             .collect();
         let stats = Stats::new(crate::cmd::table::all().iter().map(|s| s.name).collect());
         stats.apply_config(&config);
+        let arrival: Arc<Sequencer> = Arc::default();
         Shared {
+            pause: crate::cmd::pause::Pause::new(arrival.clone()),
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
             query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
@@ -95,10 +104,12 @@ impl Shared {
             run_id,
             config_file,
             next_id: AtomicU64::new(1),
-            arrival: Arc::default(),
+            arrival,
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
             listening: AtomicBool::new(false),
+            monitors: Default::default(),
+            shutdown_requested: CancellationToken::new(),
         }
     }
 
@@ -266,7 +277,7 @@ impl Server {
             .collect()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets connections flush
+    /// Serves until `shutdown` resolves (or SHUTDOWN is run), then stops accepting, lets connections flush
     /// (bounded by `shutdown-timeout`) and returns.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let token = CancellationToken::new();
@@ -291,7 +302,12 @@ impl Server {
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
         self.shared.listening.store(true, Relaxed);
-        shutdown.await;
+        // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
+        // operator asked for it).
+        tokio::select! {
+            _ = shutdown => {}
+            _ = self.shared.shutdown_requested.cancelled() => {}
+        }
         self.shared.draining.store(true, Relaxed);
         info!(
             clients = self.shared.clients.len(),

@@ -1,5 +1,6 @@
 //! CLIENT subcommands: ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, REPLY,
-//! NO-EVICT, NO-TOUCH, HELP.
+//! NO-EVICT, NO-TOUCH, HELP. PAUSE/UNPAUSE live in `pause`, TRACKING and its
+//! companions in `tracking`.
 
 use super::{parse_i64, pubsub::help_lines, table, Ctx};
 use crate::conn::client::Client;
@@ -84,13 +85,23 @@ pub fn client_line(c: &Client) -> String {
             .unwrap_or_default()
     };
     let mut flags = String::new();
+    if c.monitor.load(Relaxed) {
+        flags.push('O');
+    }
     if c.is_pubsub() {
         flags.push('P');
     }
     if c.multi.load(Relaxed) >= 0 {
         flags.push('x');
     }
-    // Redis's order: P x ... U (redis-server 7.0.15 prints `flags=xU` in MULTI).
+    let redir = c.tracking_redir.load(Relaxed);
+    if redir >= 0 {
+        flags.push('t');
+    }
+    if c.tracking_bcast.load(Relaxed) {
+        flags.push('B');
+    }
+    // Redis's order: P x ... t B ... U (redis-server 7.0.15 prints `flags=xU` in MULTI).
     if c.addr.is_unix() {
         flags.push('U');
     }
@@ -116,7 +127,7 @@ pub fn client_line(c: &Client) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -138,6 +149,7 @@ pub fn client_line(c: &Client) -> String {
         omem,
         omem + qbuf + multi_mem + 1024,
         cmd,
+        redir,
         c.resp.load(Relaxed),
         text(&names.lib_name),
         text(&names.lib_ver),
@@ -346,6 +358,10 @@ pub fn no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -372,6 +388,15 @@ const HELP: &[&str] = &[
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",

@@ -2,19 +2,23 @@
 //! order), and one file per command family. Knows Redis's wording through
 //! `crate::error`; knows nothing about sockets — replies go into an `Out` buffer.
 
+pub mod admin;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
 pub mod latency;
+pub mod monitor;
 pub mod multi;
+pub mod pause;
 pub mod publish;
 pub mod pubsub;
 pub mod rename;
 pub mod slowlog;
 pub mod subscribe;
 pub mod table;
+pub mod tracking;
 
 use crate::conn::client::Client;
 use crate::conn::session::Session;
@@ -129,9 +133,10 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 /// arity, authentication, RESP2 subscribe context, MULTI queueing) and executes it.
 pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
     ctx.out.silenced = ctx.session.reply.silenced();
+    let client_cmd = ctx.session.tracking.is_some() && args[0].eq_ignore_ascii_case(b"client");
     let is_exec = found.as_ref().is_ok_and(|s| s.name == "exec");
     let checked = match found {
-        Ok(spec) => check(ctx, spec, &args)
+        Ok(spec) => check(ctx.shared, ctx.session, spec, &args)
             .map(|()| spec)
             .map_err(|e| (Some(spec), e)),
         Err(e) => Err((None, e)),
@@ -150,24 +155,55 @@ pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<
                 multi::queue(ctx, args);
             } else {
                 execute(ctx, spec, &args);
+                if ctx.shared.monitors.active() {
+                    monitor::feed(ctx, spec, &args);
+                }
             }
         }
+    }
+    if ctx.session.tracking.is_some() {
+        tracking::after_command(ctx, client_cmd);
     }
     ctx.session.reply.command_done();
     ctx.out.silenced = false;
 }
 
-fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdError> {
+fn check(
+    shared: &Shared,
+    session: &Session,
+    spec: &'static Spec,
+    args: &[Bytes],
+) -> Result<(), CmdError> {
     if !arity_ok(spec.arity, args.len()) {
         return Err(CmdError::WrongArity(spec.name));
     }
-    if spec.flags & flags::NO_AUTH == 0 && auth_required(ctx.shared, ctx.session) {
+    if spec.flags & flags::NO_AUTH == 0 && auth_required(shared, session) {
         return Err(CmdError::NoAuth);
     }
-    if ctx.session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
+    if session.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
+        return Err(CmdError::NotAllowedInMulti);
+    }
+    if session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
         return Err(CmdError::SubscribeContext(spec.name));
     }
     Ok(())
+}
+
+/// Whether CLIENT PAUSE holds this command now: it passed the pre-checks (Redis
+/// rejects those at once, paused or not) and is of the paused class (`pause`). The
+/// caller checked `Pause::active`.
+pub fn held_by_pause(
+    shared: &Shared,
+    session: &Session,
+    found: &Result<&'static Spec, CmdError>,
+    args: &[Bytes],
+) -> bool {
+    match found {
+        Ok(spec) => {
+            check(shared, session, spec, args).is_ok() && pause::holds(shared, session, spec)
+        }
+        Err(_) => false,
+    }
 }
 
 /// Redis `authRequired`: the client never authenticated and the `default` user has a
@@ -216,7 +252,12 @@ fn execute(ctx: &mut Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
 /// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     match lookup(args, &ctx.shared.renames) {
-        Ok(spec) => execute(ctx, spec, args),
+        Ok(spec) => {
+            execute(ctx, spec, args);
+            if ctx.shared.monitors.active() {
+                monitor::feed(ctx, spec, args);
+            }
+        }
         Err(e) => ctx.error(&e),
     }
 }

@@ -43,9 +43,16 @@
 //!    a run of observers). Once allowed, a connection stays allowed until its stamp
 //!    changes: tickets only grow, so no newcomer can get in front of it.
 //!
+//! 6. **Held by CLIENT PAUSE.** A command the pause holds keeps its connection's stamp,
+//!    marked held: nobody waits for a held entry (a paused client runs nothing, and Redis
+//!    lets everyone else go on). When the pause ends, `Sequencer::unhold_all` clears
+//!    every mark under the one lock, before any held task is woken, so held commands
+//!    take effect in the order they arrived in, whichever task the runtime wakes first.
+//!
 //! Deadlock is impossible: a connection only waits for lower tickets, and the lowest
-//! never waits. The cost is one short global lock per read event (not per delivery, not
-//! per command), and a check once per read batch for connections that run ordered
+//! never waits (held entries are skipped, and a held connection waits for nobody). The
+//! cost is one short global lock per read event (not per delivery, not per command),
+//! and a check once per read batch for connections that run ordered
 //! commands. A connection's class is what it reached first in its batch: one that
 //! pipelines PUBLISH and then SUBSCRIBE in one read is an observer until it reaches the
 //! SUBSCRIBE, so a later observer may pass it in between.
@@ -87,6 +94,9 @@ struct Entry {
     class: Class,
     /// Set while the connection waits for its turn.
     waiting: Option<Waker>,
+    /// Its command is held by CLIENT PAUSE: nobody waits for it until the pause ends
+    /// (`Sequencer::unhold_all`), then it is back in its place.
+    held: bool,
 }
 
 type Pending = BTreeMap<(u64, u64), Entry>;
@@ -113,6 +123,17 @@ impl Sequencer {
     pub fn pending(&self) -> usize {
         self.lock().len()
     }
+
+    /// CLIENT PAUSE ended: every held command is back in its place, all at once, so
+    /// held commands take effect in the order they arrived in whichever task wakes
+    /// first.
+    pub fn unhold_all(&self) {
+        let mut pending = self.lock();
+        for e in pending.values_mut() {
+            e.held = false;
+        }
+        wake_runnable(&mut pending);
+    }
 }
 
 /// Whether a command of `class` at `key` may run now: a mutation waits for every
@@ -121,19 +142,24 @@ impl Sequencer {
 fn may_run(pending: &Pending, key: (u64, u64), class: Class) -> bool {
     pending
         .range(..key)
-        .all(|(_, e)| class == Class::Observer && e.class == Class::Observer)
+        .all(|(_, e)| e.held || (class == Class::Observer && e.class == Class::Observer))
 }
 
 /// Wakes the waiting connections that may run now (called after any change): the
 /// first entry, and observers behind a run of observers. Nothing past the first
 /// non-observer can run, so the walk stops there.
 fn wake_runnable(pending: &mut Pending) {
-    for (i, entry) in pending.values_mut().enumerate() {
-        if i == 0 || entry.class == Class::Observer {
+    let mut first = true;
+    for entry in pending.values_mut() {
+        if entry.held {
+            continue;
+        }
+        if first || entry.class == Class::Observer {
             if let Some(w) = entry.waiting.take() {
                 w.wake();
             }
         }
+        first = false;
         if entry.class != Class::Observer {
             break;
         }
@@ -174,6 +200,7 @@ impl Stamp {
             let entry = Entry {
                 class: Class::Unknown,
                 waiting: None,
+                held: false,
             };
             pending.insert((ticket, self.id), entry);
         }
@@ -197,6 +224,20 @@ impl Stamp {
         if self.ticket.load(Relaxed) == 0 {
             self.on_wake();
         }
+    }
+
+    /// CLIENT PAUSE holds this connection's command of `class`: it keeps its place,
+    /// but nobody waits for it until `Sequencer::unhold_all`.
+    pub fn hold_for_pause(&self, class: Class) {
+        self.hold();
+        let mut pending = self.seq.lock();
+        let key = (self.ticket.load(Relaxed), self.id);
+        if let Some(e) = pending.get_mut(&key) {
+            e.held = true;
+            e.class = class;
+            e.waiting = None;
+        }
+        wake_runnable(&mut pending);
     }
 
     /// Step 3: a ticket for the bytes that arrive after the read that just returned.
@@ -239,7 +280,7 @@ impl Stamp {
             // Not reading (cannot happen for a command just read); wait for everyone.
             return pending
                 .values()
-                .all(|e| class == Class::Observer && e.class == Class::Observer);
+                .all(|e| e.held || (class == Class::Observer && e.class == Class::Observer));
         }
         let key = (mine, self.id);
         let changed = match pending.get_mut(&key) {
@@ -422,6 +463,28 @@ mod tests {
         assert!(s.try_turn(Class::Mutator, None));
         s.release();
         assert!(p3.try_turn(Class::Observer, None));
+    }
+
+    #[test]
+    fn a_held_command_blocks_nobody_until_unhold_then_keeps_its_place() {
+        let seq = Arc::new(Sequencer::default());
+        let a = Stamp::new(seq.clone(), 1);
+        let b = Stamp::new(seq.clone(), 2);
+        a.on_wake();
+        b.on_wake();
+        a.hold_for_pause(Class::Mutator);
+        assert!(
+            b.try_turn(Class::Mutator, None),
+            "a paused client holds nobody back"
+        );
+        seq.unhold_all();
+        assert!(
+            !b.try_turn(Class::Observer, None),
+            "once the pause ends, A's earlier command goes first"
+        );
+        assert!(a.try_turn(Class::Mutator, None));
+        a.release();
+        assert!(b.try_turn(Class::Observer, None));
     }
 
     #[test]

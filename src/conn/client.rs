@@ -7,7 +7,7 @@ use crate::transport::Peer;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{
-    AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
 };
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
@@ -50,6 +50,13 @@ pub struct Client {
     pub multi_mem: AtomicU64,
     /// Bytes held by the arguments of a command not yet complete (`argv-mem`).
     pub argv_mem: AtomicU64,
+    // Hooks added by the admin-cmds branch (issue 8), for CLIENT LIST.
+    /// A MONITOR client (flag O).
+    pub monitor: AtomicBool,
+    /// CLIENT TRACKING: -1 off, else the redirect id (0: none) (flag t, `redir=`).
+    pub tracking_redir: AtomicI64,
+    /// CLIENT TRACKING BCAST (flag B).
+    pub tracking_bcast: AtomicBool,
 }
 
 impl Client {
@@ -73,6 +80,9 @@ impl Client {
             qbuf: AtomicU64::new(0),
             multi_mem: AtomicU64::new(0),
             argv_mem: AtomicU64::new(0),
+            monitor: AtomicBool::new(false),
+            tracking_redir: AtomicI64::new(-1),
+            tracking_bcast: AtomicBool::new(false),
         }
     }
 

@@ -89,6 +89,8 @@ struct Conn {
     order_ok: Option<Class>,
     /// The class of the set-aside command while it waits for its turn.
     waiting_turn: Option<Class>,
+    /// The set-aside command is held by CLIENT PAUSE (its stamp stays, marked held).
+    paused: bool,
     /// The protocol the outbox encodes deliveries in.
     outbox_resp3: bool,
     /// Counted in `Shared::readers` (cleared once it stops running commands).
@@ -126,6 +128,7 @@ pub async fn serve(
         deferred: None,
         order_ok: None,
         waiting_turn: None,
+        paused: false,
         outbox_resp3: false,
         reader: true,
         released: false,
@@ -188,6 +191,7 @@ impl Conn {
         let outbox = self.client.outbox.clone();
         let stamp = self.stamp.clone();
         let read_waker = self.read_waker.clone();
+        let shared = self.shared.clone();
         loop {
             let want_write = !self.writing.is_empty() || outbox.has_data();
             if self.session.close_after_reply && !want_write {
@@ -202,6 +206,7 @@ impl Conn {
             }
             let more = read_ok && self.more_input;
             let waiting = self.waiting_turn;
+            let paused = self.paused;
             tokio::select! {
                 biased;
                 _ = token.cancelled() => return Ok(End::Shutdown),
@@ -233,6 +238,13 @@ impl Conn {
                 _ = std::future::poll_fn(|cx| stamp.poll_turn(waiting.unwrap_or(Class::Mutator), cx)),
                     if waiting.is_some() => {
                     self.waiting_turn = None;
+                    self.after_input()?;
+                }
+                // The pause that held the set-aside command ended: it runs now, at the
+                // place in arrival order it had when it was held.
+                _ = shared.pause.wait_end(), if paused => {
+                    self.paused = false;
+                    self.order_ok = None;
                     self.after_input()?;
                 }
             }
@@ -400,6 +412,22 @@ impl Conn {
             // Tests prove that a panicking connection task leaks nothing (see Drop).
             panic!("respub-debug-panic: a test asked this connection task to panic");
         }
+        if self.shared.pause.active()
+            && cmd::held_by_pause(&self.shared, &self.session, &found, &args)
+        {
+            // CLIENT PAUSE: set aside like a command waiting for its turn. It keeps its
+            // place in arrival order, but nobody waits for it while the pause lasts
+            // (Redis lets everyone else go on); the pause's end puts it back.
+            let class = match &found {
+                Ok(spec) if spec.observes() => Class::Observer,
+                Ok(spec) if spec.ordered() => Class::Mutator,
+                _ => Class::Unknown,
+            };
+            self.stamp.hold_for_pause(class);
+            self.paused = true;
+            self.deferred = Some(args);
+            return false;
+        }
         if let Ok(spec) = &found {
             if spec.ordered() {
                 let class = if spec.observes() {
@@ -422,7 +450,7 @@ impl Conn {
             }
         }
         self.batch_commands += 1;
-        let was_pubsub = self.session.subs.total() > 0;
+        let was_pubsub = self.pubsub_limits();
         let mut ctx = Ctx {
             shared: &self.shared,
             client: &self.client,
@@ -435,7 +463,7 @@ impl Conn {
         }
         let resp3 = self.session.proto == Proto::Resp3;
         let switch_resp3 = (resp3 != self.outbox_resp3).then_some(resp3);
-        let pubsub = self.session.subs.total() > 0;
+        let pubsub = self.pubsub_limits();
         if self.session.corked || switch_resp3.is_some() || was_pubsub || pubsub {
             // The outbox's ordering rules, applied once the reply is complete.
             self.session.corked = false;
@@ -458,7 +486,7 @@ impl Conn {
         if !self.out.buf.is_empty() {
             let finish = Finish {
                 switch_resp3: None,
-                pubsub: self.session.subs.total() > 0,
+                pubsub: self.pubsub_limits(),
             };
             self.client.outbox.finish_command(
                 &mut self.out.buf,
@@ -474,9 +502,16 @@ impl Conn {
         }
     }
 
+    /// Whether the subscriber output limits apply: subscriptions, or MONITOR (a monitor
+    /// is bounded like a subscriber, so a slow one is dropped rather than grow).
+    fn pubsub_limits(&self) -> bool {
+        self.session.subs.total() > 0 || self.session.monitor
+    }
+
     /// Whether the connection takes more commands now (not closing, not paused).
     fn read_allowed(&self) -> bool {
-        !self.session.close_after_reply
+        !self.paused
+            && !self.session.close_after_reply
             && self.client.outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed)
     }
 
@@ -529,6 +564,7 @@ impl Conn {
         self.stamp.release();
         self.deferred = None;
         self.waiting_turn = None;
+        self.paused = false;
         if std::mem::take(&mut self.reader) && self.shared.readers.fetch_sub(1, Relaxed) == 1 {
             self.shared.quiesced.notify_waiters();
         }
@@ -610,6 +646,7 @@ impl Conn {
     }
 
     fn finish_release(&mut self) {
+        self.shared.monitors.remove(self.client.id);
         self.stop_reading();
         // A read wake already on its way must not stamp a connection that is gone.
         self.stamp.retire();

@@ -162,6 +162,18 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// A double (`,text`); RESP2 sees a bulk string. `text` is already formatted.
+    pub fn double(&mut self, text: &str) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text.as_bytes()),
+            Proto::Resp3 => {
+                self.buf.put_u8(b',');
+                self.buf.extend_from_slice(text.as_bytes());
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
     /// Verbatim string (`=len\r\ntxt:...`); RESP2 sees a bulk string.
     pub fn verbatim(&mut self, format: &[u8; 3], data: &[u8]) {
         match self.proto {

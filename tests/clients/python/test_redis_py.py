@@ -1,6 +1,6 @@
 """redis-py (sync and asyncio, RESP2 and RESP3) against the server under test.
 
-Used the way redis-py users use it: Redis(...).pubsub(), get_message(timeout=...),
+Used the way redis-py users use it: Redis(...).pubsub(), get_message(timeout=...), monitor(),
 run_in_thread, pipeline(), health_check_interval, Retry for reconnects.
 Prints `redis-py: N passed, M failed` last; exits 1 on any failure.
 
@@ -587,6 +587,31 @@ async def async_unix_socket_pubsub(proto):
     await p.aclose()
     await u.aclose()
     await t.aclose()
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+@both_protocols
+def monitor_shows_other_clients_commands(proto):
+    """r.monitor(), as operators use it to watch pub/sub traffic: each command another
+    client runs, parsed by redis-py's own Monitor (time, db, address, quoted args)."""
+    r = client(proto)
+    other = client(proto)
+    other.ping()  # its handshake (HELLO, CLIENT SETINFO) happens before the monitor starts
+    with r.monitor() as m:
+        eq(other.publish("py.mon", 'say "hi"\n'), 0, "PUBLISH while monitored")
+        got = m.next_command()
+        eq(got["command"], 'PUBLISH py.mon say "hi"\\n', "command as redis-py parses it")
+        eq(got["db"], 0, "db")
+        eq(got["client_type"], "tcp", "client type")
+        eq(got["client_address"], "127.0.0.1", "client address")
+        if abs(got["time"] - time.time()) > 60:
+            raise AssertionError(f"monitor time {got['time']} is not now")
+        other.execute_command("SELECT", 1)
+        eq(m.next_command()["command"], "SELECT 1", "SELECT")
+    r.close()
+    other.close()
 
 
 # --------------------------------------------------------------------------- runner
