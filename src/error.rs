@@ -225,12 +225,12 @@ impl CmdError {
                 v.extend_from_slice(c_str(name));
                 v.push(b'\'');
             }
-            CmdError::ConfigInvalidArgument(name, value, why) => {
-                v.extend_from_slice(b"ERR Invalid argument '");
-                v.extend_from_slice(c_str(value));
-                v.extend_from_slice(b"' for CONFIG SET '");
+            // Redis 7's wording (Redis 6 said "Invalid argument '<value>' for CONFIG
+            // SET '<name>'"); the reason after " - " is respub's own for its settings.
+            CmdError::ConfigInvalidArgument(name, _value, why) => {
+                v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
                 v.extend_from_slice(c_str(name));
-                v.extend_from_slice(format!("' - {why}").as_bytes());
+                v.extend_from_slice(format!("') - {why}").as_bytes());
             }
             CmdError::ConfigImmutable(name) => {
                 v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");

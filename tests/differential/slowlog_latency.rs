@@ -149,10 +149,9 @@ diff_case!(latency_histogram_shape, |s| {
     s.call(c, "CONFIG SET latency-tracking yes", 1).await;
 });
 
-// Fails on respub until CONFIG SET's invalid-argument errors use Redis 7's prefix
-// `CONFIG SET failed (possibly related to argument '<name>') - ` (respub says
-// `Invalid argument '<value>' for CONFIG SET '<name>' - `, for every setting; the
-// reasons after ` - ` are Redis's for these settings).
+// CONFIG SET's invalid-argument errors use Redis 7's prefix
+// `CONFIG SET failed (possibly related to argument '<name>') - `; the reasons after
+// ` - ` are Redis's for these settings.
 diff_case!(config_set_latency_and_slowlog_settings, |s| {
     let c = s.connect().await;
     s.callv(
