@@ -17,6 +17,7 @@
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
 
+pub mod acl;
 pub mod bind;
 pub mod cmd;
 pub mod config;

@@ -35,6 +35,8 @@ pub struct Shared {
     /// `max-subscriptions-per-client` (0 = none), read by every subscribe.
     pub max_subscriptions: AtomicU64,
     pub registry: Registry,
+    /// ACL users, the ACL LOG and denial counters.
+    pub acl: crate::acl::Acl,
     pub clients: ClientTable,
     pub stats: Stats,
     pub started: Instant,
@@ -59,7 +61,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, config_file: Option<ConfigFile>) -> Self {
+    pub fn new(config: Config, config_file: Option<ConfigFile>, acl: crate::acl::Acl) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -85,6 +87,7 @@ impl Shared {
             draining: AtomicBool::new(false),
             config: RwLock::new(config),
             registry: Registry::new(),
+            acl,
             clients: ClientTable::default(),
             stats: Stats::default(),
             started: Instant::now(),
@@ -115,11 +118,15 @@ impl Shared {
             .clone()
     }
 
-    /// Protected mode: while the default user has no password, only loopback (and unix
+    /// Protected mode: while the `default` user is `nopass`, only loopback (and unix
     /// socket) clients are served (Redis 7 `clientAcceptHandler`).
     pub fn protected_refuses(&self, peer: &SocketAddr) -> bool {
-        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
-        c.protected_mode && c.requirepass.is_none() && !peer.ip().is_loopback()
+        let protected = self
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .protected_mode;
+        protected && !peer.ip().is_loopback() && self.acl.default_user().nopass
     }
 
     pub fn databases(&self) -> u64 {
@@ -178,6 +185,9 @@ pub struct Server {
 impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
     pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
+        // ACL errors stop the start before any port is bound.
+        let acl = crate::acl::Acl::from_config(&config)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -195,7 +205,7 @@ impl Server {
                 "Configured to not listen anywhere, exiting.",
             ));
         }
-        let shared = Arc::new(Shared::new(config, config_file));
+        let shared = Arc::new(Shared::new(config, config_file, acl));
         if let Some(l) = listeners.first() {
             shared.port.store(l.local_addr()?.port(), Relaxed);
         }

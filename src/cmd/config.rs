@@ -73,6 +73,20 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         Ok(())
     })?;
     crate::logging::set_level(&ctx.shared.config().loglevel);
+    if args[2..]
+        .chunks(2)
+        .any(|p| p[0].eq_ignore_ascii_case(b"requirepass"))
+    {
+        // requirepass is the `default` user's password (acl.c ACLUpdateDefaultUserPassword).
+        let pass = ctx.shared.config().requirepass;
+        let _ = ctx.shared.acl.update(b"default", |old| {
+            let mut u = old
+                .cloned()
+                .unwrap_or_else(crate::acl::rules::User::default_user);
+            crate::acl::apply_requirepass(&mut u, pass.as_deref());
+            Ok::<_, ()>(u)
+        });
+    }
     ctx.ok();
     Ok(())
 }
@@ -89,6 +103,7 @@ pub fn rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 
 pub fn resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     ctx.shared.stats.reset();
+    ctx.shared.acl.denied.reset();
     ctx.ok();
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! order), and one file per command family. Knows Redis's wording through
 //! `crate::error`; knows nothing about sockets — replies go into an `Out` buffer.
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -124,6 +125,7 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
     ctx.out.silenced = ctx.session.reply.silenced();
     let is_exec = found.as_ref().is_ok_and(|s| s.name == "exec");
+    acl::refresh_user(ctx);
     match found.and_then(|spec| check(ctx, spec, &args).map(|()| spec)) {
         Err(e) => reject(ctx, &e, is_exec),
         Ok(spec) => {
@@ -146,6 +148,7 @@ fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdEr
     if spec.flags & flags::NO_AUTH == 0 && auth_required(ctx.shared, ctx.session) {
         return Err(CmdError::NoAuth);
     }
+    acl::check(ctx, spec, args)?;
     if ctx.session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
         return Err(CmdError::SubscribeContext(spec.name));
     }
@@ -153,12 +156,12 @@ fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdEr
 }
 
 /// Redis `authRequired`: the client never authenticated and the `default` user has a
-/// password. Checked per command, not fixed at connect time, so `CONFIG SET
+/// password or is off. Checked per command, not fixed at connect time, so `CONFIG SET
 /// requirepass ""` lets in connections that were opened earlier and never sent AUTH
 /// (redis-server 7.0.15 answers their PING with PONG), and setting a password again
 /// shuts them out again (`authenticated` itself is never set by clearing it).
 pub fn auth_required(shared: &Shared, session: &Session) -> bool {
-    !session.authenticated && shared.requirepass().is_some()
+    !session.authenticated && shared.acl.default_needs_auth()
 }
 
 fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
@@ -177,11 +180,15 @@ fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
     ctx.error(e);
 }
 
-/// Executes a command inside EXEC: no pre-checks (they ran when it was queued).
+/// Executes a command inside EXEC: the pre-checks ran when it was queued, except ACL
+/// permissions, which Redis checks again in case they changed since.
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     match lookup(args, &ctx.shared.renames) {
         Ok(spec) => {
-            if let Err(e) = (spec.handler)(ctx, args) {
+            acl::refresh_user(ctx);
+            let result =
+                acl::check_in_exec(ctx, spec, args).and_then(|()| (spec.handler)(ctx, args));
+            if let Err(e) = result {
                 ctx.error(&e);
             }
         }

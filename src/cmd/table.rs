@@ -3,7 +3,7 @@
 //! hints from COMMAND DOCS).
 
 use super::{
-    client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
+    acl, client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -266,6 +266,9 @@ pub static COMMANDS: &[Spec] = &[
     spec!("time", 1, 0, connection::time, "server", "2.6.0",
         "Returns the server time.", "O(1)",
         info: &["loading", "stale", "fast"], acl: &["fast"], args: &[]),
+    spec!("acl", -2, 0, not_a_command, "server", "6.0.0",
+        "A container for Access List Control commands.", "Depends on subcommand.",
+        info: &["sentinel"], acl: &["slow"], args: &[], subs: ACL_SUBS),
     spec!("multi", 1, NOT_QUEUED, multi::multi, "transactions", "1.2.0",
         "Starts a transaction.", "O(1)",
         info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
@@ -373,4 +376,50 @@ static CONFIG_SUBS: &[Spec] = &[
     spec!("config|help", 2, 0, config::help, "server", "5.0.0",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+const ACL_ADMIN: &[&str] = &["admin", "noscript", "loading", "stale", "sentinel"];
+const ACL_ADMIN_CATS: &[&str] = &["admin", "slow", "dangerous"];
+const ACL_PLAIN: &[&str] = &["noscript", "loading", "stale", "sentinel"];
+
+static ACL_SUBS: &[Spec] = &[
+    spec!("acl|cat", -2, 0, acl::cat, "server", "6.0.0",
+        "Lists the ACL categories, or the commands inside a category.", "O(1) since the categories and commands are a fixed set.",
+        info: ACL_PLAIN, acl: &["slow"], args: &[opt("category", "string")]),
+    spec!("acl|deluser", -3, 0, acl::deluser, "server", "6.0.0",
+        "Deletes ACL users, and terminates their connections.", "O(1) amortized time considering the typical user.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[many("username", "string")]),
+    spec!("acl|dryrun", -4, 0, acl::dryrun, "server", "7.0.0",
+        "Simulates the execution of a command by a user, without executing the command.", "O(1).",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string"), arg("command", "string"), opt_many("arg", "string")]),
+    spec!("acl|genpass", -2, 0, acl::genpass, "server", "6.0.0",
+        "Generates a pseudorandom, secure password that can be used to identify ACL users.", "O(1)",
+        info: ACL_PLAIN, acl: &["slow"], args: &[opt("bits", "integer")]),
+    spec!("acl|getuser", 3, 0, acl::getuser, "server", "6.0.0",
+        "Lists the ACL rules of a user.", "O(N). Where N is the number of password, command and pattern rules that the user has.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string")]),
+    spec!("acl|help", 2, 0, acl::help, "server", "6.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale", "sentinel"], acl: &["slow"], args: &[]),
+    spec!("acl|list", 2, 0, acl::list, "server", "6.0.0",
+        "Dumps the effective rules in ACL file format.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|load", 2, 0, acl::load, "server", "6.0.0",
+        "Reloads the rules from the configured ACL file.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|log", -2, 0, acl::log, "server", "6.0.0",
+        "Lists recent security events generated due to ACL rules.", "O(N) with N being the number of entries shown.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[opt("operation", "oneof")]),
+    spec!("acl|save", 2, 0, acl::save, "server", "6.0.0",
+        "Saves the effective ACL rules in the configured ACL file.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|setuser", -3, 0, acl::setuser, "server", "6.0.0",
+        "Creates and modifies an ACL user and its rules.", "O(N). Where N is the number of rules provided.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string"), opt_many("rule", "string")]),
+    spec!("acl|users", 2, 0, acl::users, "server", "6.0.0",
+        "Lists all ACL users.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|whoami", 2, 0, acl::whoami, "server", "6.0.0",
+        "Returns the authenticated username of the current connection.", "O(1)",
+        info: ACL_PLAIN, acl: &["slow"], args: &[]),
 ];

@@ -107,6 +107,16 @@ pub struct Config {
     /// `rename-command OLD NEW` lines, in order; an empty NEW removes the command.
     /// Lower-case names.
     pub renames: Vec<(String, String)>,
+    /// `user <name> <rule>...` lines (the text after `user`), in order. Exclusive
+    /// with `aclfile`: both set stops the start, as in Redis.
+    pub users: Vec<String>,
+    /// ACL file read at start and by ACL LOAD, written by ACL SAVE. Default none.
+    pub aclfile: Option<String>,
+    /// `acl-pubsub-default`: new users start with `allchannels` (true) or
+    /// `resetchannels` (false, the Redis 7 default).
+    pub acl_pubsub_allchannels: bool,
+    /// ACL LOG entries kept; older ones are dropped. Default 128.
+    pub acllog_max_len: u64,
 }
 
 impl Default for Config {
@@ -146,6 +156,10 @@ impl Default for Config {
             supervised: String::new(),
             daemonize: false,
             renames: Vec::new(),
+            users: Vec::new(),
+            aclfile: None,
+            acl_pubsub_allchannels: false,
+            acllog_max_len: 0,
         };
         for s in settings::SETTINGS {
             if let Err(e) = (s.set)(&mut c, s.default) {
@@ -218,6 +232,27 @@ impl Config {
                 [old, new] => self.rename(old, new),
                 _ => err("'rename-command' takes a command name and a new name (\"\" removes it)"),
             };
+        }
+        if lower == "user" {
+            // Checked for syntax now so a typo fails at start with its file and line;
+            // the rules themselves are checked when the users are built (`acl`).
+            let words =
+                redis_conf::split_args(value).map_err(|e| ConfigError(format!("'user': {e}")))?;
+            let Some(name) = words.first() else {
+                return err("'user' takes a user name and its ACL rules");
+            };
+            let dup = self.users.iter().any(|u| {
+                redis_conf::split_args(u)
+                    .ok()
+                    .and_then(|w| w.first().cloned())
+                    .as_deref()
+                    == Some(name.as_str())
+            });
+            if dup {
+                return err(format!("'user': Duplicate user '{name}' found"));
+            }
+            self.users.push(value.to_string());
+            return Ok(Applied::Set(&USER_ROW));
         }
         match redis_directives::disposition(&lower, value) {
             redis_directives::Disposition::Ignore => Ok(Applied::Ignored),
@@ -306,6 +341,19 @@ static RENAME_ROW: settings::Setting = settings::Setting {
     default: "",
     mutable: false,
     secret: false,
+    help: "",
+    set: |_, _| Ok(()),
+    get: |_| String::new(),
+};
+
+/// A pseudo-row standing for `user` lines in `Applied` (not a CONFIG parameter).
+static USER_ROW: settings::Setting = settings::Setting {
+    name: "user",
+    aliases: &[],
+    unit: settings::Unit::Words,
+    default: "",
+    mutable: false,
+    secret: true,
     help: "",
     set: |_, _| Ok(()),
     get: |_| String::new(),
