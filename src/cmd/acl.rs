@@ -109,6 +109,9 @@ fn record(
             (Reason::Channel, *c, CmdError::NoPermChannel)
         }
     };
+    // Redis sets the client's last command at lookup, so client-info (and CLIENT LIST)
+    // names the denied command.
+    ctx.client.last_cmd.store(spec.addr(), Relaxed);
     let info = super::client::client_line(ctx.client);
     let max = ctx.shared.config().acllog_max_len as usize;
     acl.log()
@@ -151,9 +154,10 @@ pub fn recheck_after_subscribe(ctx: &mut Ctx<'_>, names: &[Bytes], literal: bool
     }
 }
 
-/// Checks `user`'s credentials; on failure logs it (rate-limited server log, ACL LOG,
-/// INFO). Returns the user to authenticate as.
-pub fn authenticate(ctx: &Ctx<'_>, name: &[u8], pass: &[u8]) -> Option<Arc<User>> {
+/// Checks `user`'s credentials; on failure logs it (rate-limited server log, ACL LOG
+/// with the command name as typed as its object, INFO). Returns the user to
+/// authenticate as.
+pub fn authenticate(ctx: &Ctx<'_>, command: &[u8], name: &[u8], pass: &[u8]) -> Option<Arc<User>> {
     let acl = &ctx.shared.acl;
     let found = acl.user(name).filter(|u| u.enabled && u.password_ok(pass));
     if found.is_none() {
@@ -166,7 +170,7 @@ pub fn authenticate(ctx: &Ctx<'_>, name: &[u8], pass: &[u8]) -> Option<Arc<User>
         let info = super::client::client_line(ctx.client);
         let max = ctx.shared.config().acllog_max_len as usize;
         acl.log()
-            .add(Reason::Auth, context, b"AUTH", name, info, max);
+            .add(Reason::Auth, context, command, name, info, max);
         if crate::logging::budget(&crate::logging::AUTH_FAILURE_LOG) {
             warn!(
                 client = ctx.client.id,

@@ -77,7 +77,7 @@ pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if user.is_none() && ctx.shared.acl.default_user().nopass {
         return Err(CmdError::AuthNotConfigured);
     }
-    let Some(found) = acl::authenticate(ctx, user.unwrap_or(b"default"), pass) else {
+    let Some(found) = acl::authenticate(ctx, &args[0], user.unwrap_or(b"default"), pass) else {
         return Err(CmdError::WrongPass);
     };
     acl::login(ctx, found);
@@ -113,7 +113,7 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         }
     }
     if let Some((user, pass)) = creds {
-        let Some(found) = acl::authenticate(ctx, &user, &pass) else {
+        let Some(found) = acl::authenticate(ctx, &args[0], &user, &pass) else {
             return Err(CmdError::WrongPass);
         };
         acl::login(ctx, found);
