@@ -29,47 +29,64 @@ pub fn user_from_rules(name: &[u8], rules: &[Vec<u8>], allchannels: bool) -> Res
 }
 
 /// Parses ACL file text. Empty lines are skipped; every other line is
-/// `user <name> <rule>...` (redis.conf quoting rules).
+/// `user <name> <rule>...` (redis.conf quoting rules). The error text is Redis 7's,
+/// every bad line in one message.
 pub fn parse(path: &Path, text: &str, allchannels: bool) -> Result<Users, String> {
     let mut users = Users::new();
     let mut errors = String::new();
     for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        let loc = path.display();
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let loc = format!("{}:{}", path.display(), n + 1);
         let words = match crate::config::redis_conf::split_args(line) {
             Ok(w) => w,
             Err(_) => {
-                errors.push_str(&format!("{loc}: unbalanced quotes in acl line. "));
+                errors.push_str(&format!("{loc}:{n}: unbalanced quotes in acl line. "));
                 continue;
             }
         };
-        if words.first().map(String::as_str) != Some("user") {
-            errors.push_str(&format!("{loc}: line should start with user keyword. "));
+        if words.first().map(String::as_str) != Some("user") || words.len() < 2 {
+            errors.push_str(&format!(
+                "{loc}:{n} should start with user keyword followed by the username. "
+            ));
             continue;
         }
-        let Some(name) = words.get(1) else {
-            errors.push_str(&format!("{loc}: user name is missing. "));
+        let name = &words[1];
+        if has_spaces(name.as_bytes()) {
+            errors.push_str(&format!("{loc}:{n}: Syntax error. "));
             continue;
-        };
+        }
         if users.contains_key(name.as_bytes()) {
-            errors.push_str(&format!("{loc}: Duplicate user '{name}' found. "));
+            errors.push_str(&format!(
+                "WARNING: Duplicate user '{name}' found on line {n}. "
+            ));
             continue;
         }
-        let rules: Vec<Vec<u8>> = words[2..].iter().map(|w| w.as_bytes().to_vec()).collect();
-        match user_from_rules(name.as_bytes(), &rules, allchannels) {
-            Ok(u) => {
-                users.insert(u.name.clone(), u);
+        let mut u = User::new(Bytes::copy_from_slice(name.as_bytes()), allchannels);
+        let mut ok = true;
+        for rule in &words[2..] {
+            if let Err(e) = u.apply(rule.as_bytes(), allchannels) {
+                errors.push_str(&format!(
+                    "{loc}:{n}: Error in applying operation '{rule}': {}. ",
+                    e.text()
+                ));
+                ok = false;
             }
-            Err(e) => errors.push_str(&format!("{loc}: {e}. ")),
+        }
+        if ok {
+            users.insert(u.name.clone(), u);
         }
     }
     if errors.is_empty() {
         Ok(users)
     } else {
-        Err(errors.trim_end().to_string())
+        errors.push_str(
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+        );
+        Err(errors)
     }
 }
 

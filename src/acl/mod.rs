@@ -94,7 +94,13 @@ impl Acl {
                     let Some((name, rules)) = words.split_first() else {
                         return Err("'user' needs a name".into());
                     };
-                    let rules: Vec<Vec<u8>> = rules.iter().map(|r| r.as_bytes().to_vec()).collect();
+                    let mut rules: Vec<Vec<u8>> =
+                        rules.iter().map(|r| r.as_bytes().to_vec()).collect();
+                    if name == "default" {
+                        // The built-in user exists already: Redis resets it first
+                        // (ACLLoadConfiguredUsers), which leaves `sanitize-payload` set.
+                        rules.insert(0, b"reset".to_vec());
+                    }
                     let u =
                         file::user_from_rules(name.as_bytes(), &rules, c.acl_pubsub_allchannels)?;
                     users.insert(u.name.clone(), u);
@@ -223,8 +229,12 @@ pub fn apply_requirepass(default: &mut User, pass: Option<&[u8]>) {
 
 /// Reads and parses the ACL file; a default user missing from it is the built-in one.
 pub fn load_file(path: &Path, allchannels: bool) -> Result<file::Users, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("Error loading ACLs, opening file '{}': {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        // Redis prints strerror(): Rust's text without its " (os error N)".
+        let e = e.to_string();
+        let e = e.split(" (os error").next().unwrap_or_default();
+        format!("Error loading ACLs, opening file '{}': {e}", path.display())
+    })?;
     let mut users = file::parse(path, &text, allchannels)?;
     users
         .entry(Bytes::from_static(b"default"))
