@@ -186,8 +186,12 @@ impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
     pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
         // ACL errors stop the start before any port is bound.
-        let acl = crate::acl::Acl::from_config(&config)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let acl = crate::acl::Acl::from_config(&config).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("Aborting startup because of ACL errors: {e}"),
+            )
+        })?;
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(

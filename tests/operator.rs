@@ -335,10 +335,19 @@ fn a_typo_fails_with_file_and_line_and_a_hint() {
     );
     let out = run(&[], &[("RESPUB_PORT", "http")]);
     assert!(text(&out.stderr).contains("RESPUB_PORT: 'port': 'http' is not a port number"));
-    // Security directives respub cannot honour yet stop the start.
-    let out = run(&["--user", "alice", "on", ">pw", "&*"], &[]);
+    // An ACL user that does not load stops the start (redis-server too: "Aborting Redis
+    // startup because of ACL errors").
+    let out = run(&["--user", "alice", "on", ">pw", "+nosuch"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("ACL users are not implemented"));
+    // Logged (to standard output unless a logfile is set), like every start error.
+    let logged = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        logged.contains(
+            "Aborting startup because of ACL errors: Error in user declaration '+nosuch': \
+             Unknown command or category name in ACL"
+        ),
+        "{logged}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

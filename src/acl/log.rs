@@ -59,7 +59,6 @@ pub fn now_ms() -> u64 {
 
 impl Log {
     /// Records a denial. `max_len` is `acllog-max-len` (0 keeps nothing).
-    #[allow(clippy::too_many_arguments)] // one field each, as Redis's addACLLogEntry
     pub fn add(
         &mut self,
         reason: Reason,
