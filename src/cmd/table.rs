@@ -409,7 +409,7 @@ static ACL_SUBS: &[Spec] = &[
         info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
     spec!("acl|log", -2, 0, acl::log, "server", "6.0.0",
         "Lists recent security events generated due to ACL rules.", "O(N) with N being the number of entries shown.",
-        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[opt("operation", "oneof")]),
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[opt("count-or-reset", "string")]),
     spec!("acl|save", 2, 0, acl::save, "server", "6.0.0",
         "Saves the effective ACL rules in the configured ACL file.", "O(N). Where N is the number of configured users.",
         info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
