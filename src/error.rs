@@ -252,7 +252,7 @@ impl CmdError {
             // arguments".
             CmdError::NoPermChannel => v.extend_from_slice(b"NOPERM No permissions to access a channel"),
             CmdError::NoPermChangedInMulti(reason) => v.extend_from_slice(
-                format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution. The user can no longer execute this command: {reason}").as_bytes(),
+                format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}").as_bytes(),
             ),
             CmdError::AclRule(rule, why) => {
                 v.extend_from_slice(b"ERR Error in ACL SETUSER modifier '");

@@ -82,7 +82,7 @@ pub fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), C
             } else {
                 "toplevel"
             };
-            Err(record(ctx, user, spec, &d, context))
+            Err(record(ctx, user, spec, &d, context, true))
         }
     }
 }
@@ -93,6 +93,7 @@ fn record(
     spec: &'static Spec,
     d: &Denial<'_>,
     context: &'static str,
+    looked_up: bool,
 ) -> CmdError {
     let acl = &ctx.shared.acl;
     let (reason, object, err) = match d {
@@ -110,8 +111,10 @@ fn record(
         }
     };
     // Redis sets the client's last command at lookup, so client-info (and CLIENT LIST)
-    // names the denied command.
-    ctx.client.last_cmd.store(spec.addr(), Relaxed);
+    // names the denied command; inside EXEC it stays `exec`.
+    if looked_up {
+        ctx.client.last_cmd.store(spec.addr(), Relaxed);
+    }
     let info = super::client::client_line(ctx.client);
     let max = ctx.shared.config().acllog_max_len as usize;
     acl.log()
@@ -135,7 +138,7 @@ pub fn check_in_exec(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Resu
         Denial::Command => "no permission to execute the command or subcommand",
         Denial::Channel(_) => "no permission to access one of the channels used as arguments",
     };
-    record(ctx, user, spec, &d, "multi");
+    record(ctx, user, spec, &d, "multi", false);
     Err(CmdError::NoPermChangedInMulti(why))
 }
 

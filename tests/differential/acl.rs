@@ -304,6 +304,21 @@ diff_case!(acl_denials_in_multi, |s| {
     s.call(c, "PUBLISH news.1 ok", 1).await;
     s.call(c, "EXEC", 1).await;
     s.call_norm(admin, "ACL LOG", 1, LOG).await;
+    // Permissions are checked again at EXEC: what was taken away since queueing fails
+    // there, the rest runs.
+    s.call(c, "MULTI", 1).await;
+    s.call(c, "PUBLISH news.1 x", 1).await;
+    s.call(c, "PING", 1).await;
+    s.call(c, "PUBLISH ex.act y", 1).await;
+    s.call(admin, "ACL SETUSER n resetchannels &ex.act -ping", 1)
+        .await;
+    s.call(c, "EXEC", 1).await;
+    s.call(admin, "ACL LOG RESET", 1).await;
+    s.call(c, "MULTI", 1).await;
+    s.call(c, "PUBLISH ex.act x", 1).await;
+    s.call(admin, "ACL SETUSER n -publish +ping", 1).await;
+    s.call(c, "EXEC", 1).await;
+    s.call_norm(admin, "ACL LOG", 1, LOG).await;
 });
 
 diff_case!(acl_log_entries_and_reset, ["--acllog-max-len", "3"], |s| {
