@@ -136,14 +136,13 @@ mod tests {
     fn every_bad_line_is_reported_and_nothing_loads() {
         let text = "user a on\nfoo bar\nuser b +nosuch\nuser a off\n";
         let e = parse(Path::new("x.acl"), text, false).unwrap_err();
-        assert!(
-            e.contains("x.acl:2: line should start with user keyword"),
-            "{e}"
+        // redis-server 7.0.15's text for the same file.
+        assert_eq!(
+            e,
+            "x.acl:2 should start with user keyword followed by the username. x.acl:3: Error in \
+             applying operation '+nosuch': Unknown command or category name in ACL. WARNING: \
+             Duplicate user 'a' found on line 4. WARNING: ACL errors detected, no change to the \
+             previously active ACL rules was performed"
         );
-        assert!(
-            e.contains("x.acl:3: Error in user declaration '+nosuch'"),
-            "{e}"
-        );
-        assert!(e.contains("x.acl:4: Duplicate user 'a' found"), "{e}");
     }
 }
