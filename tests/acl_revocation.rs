@@ -293,5 +293,28 @@ async fn noperm_texts_are_redis_7_2s() {
                 &bulk(dry_chan),
             )
             .await;
+        // INFO counts the denials (acl_access_denied_*, added in Redis 7.2).
+        let mut bad = server.connect().await;
+        bad.roundtrip(
+            &cmd(&["AUTH", "n", "wrong"]),
+            b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+        )
+        .await;
+        admin.send(&cmd(&["INFO", "stats"])).await;
+        let info = String::from_utf8_lossy(&admin.read_frame().await).into_owned();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .map(str::to_owned)
+        };
+        let got: Vec<Option<String>> = ["auth", "cmd", "key", "channel"]
+            .iter()
+            .map(|k| field(&format!("acl_access_denied_{k}")))
+            .collect();
+        let want = match kind {
+            Kind::Respub => ["1", "1", "0", "3"].map(|v| Some(v.to_string())).to_vec(),
+            Kind::Redis => vec![None; 4],
+        };
+        assert_eq!(got, want, "{}: INFO acl_access_denied_*", kind.label());
     }
 }
