@@ -318,3 +318,75 @@ async fn noperm_texts_are_redis_7_2s() {
         assert_eq!(got, want, "{}: INFO acl_access_denied_*", kind.label());
     }
 }
+
+/// CONFIG REWRITE writes the running users as `user` lines in place of the file's, and
+/// a restart from the file brings them back (redis.conf without an ACL file).
+#[tokio::test]
+async fn config_rewrite_writes_the_users() {
+    for kind in KINDS {
+        let dir = acl_dir("rewrite", kind);
+        let conf = dir.join("redis.conf");
+        let port = support::free_port();
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\n\
+                 user old on nopass &old.* +@all\n# keep me\nuser old2 off\n"
+            ),
+        )
+        .unwrap();
+        let start = || {
+            Command::new(kind.program())
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn server")
+        };
+        let connect = || async {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            for _ in 0..500 {
+                if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                    return Client::connect(addr).await;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{}: not accepting on {addr}", kind.label());
+        };
+        let mut child = start();
+        let mut c = connect().await;
+        ok(
+            &mut c,
+            &[
+                "ACL", "SETUSER", "alice", "on", ">letmein", "&news.*", "+@pubsub",
+            ],
+        )
+        .await;
+        c.roundtrip(&cmd(&["ACL", "DELUSER", "old2"]), b":1\r\n")
+            .await;
+        ok(&mut c, &["CONFIG", "REWRITE"]).await;
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let users: Vec<&str> = text.lines().filter(|l| l.starts_with("user ")).collect();
+        assert_eq!(
+            users,
+            [
+                format!("user alice on #{PW_SHA256} resetchannels &news.* -@all +@pubsub").as_str(),
+                "user default on nopass ~* &* +@all",
+                "user old on nopass resetchannels &old.* +@all",
+            ],
+            "{}: {text}",
+            kind.label()
+        );
+        assert!(text.contains("# keep me"), "{}: {text}", kind.label());
+        let _ = child.kill();
+        let _ = child.wait();
+        // Restarted from the rewritten file, alice can log in.
+        let mut child = start();
+        let mut c = connect().await;
+        ok(&mut c, &["AUTH", "alice", "letmein"]).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
