@@ -544,6 +544,23 @@ async fn protected_mode_refuses_non_loopback_clients_until_a_password_is_set() {
         let mut c = Client::connect(remote).await;
         c.send(&cmd(&["AUTH", "pw"])).await;
         assert_eq!(c.read_frame().await, b"+OK\r\n", "{}", kind.label());
+        // It is the `default` user that counts: nopass by ACL closes the door again, a
+        // password set by ACL opens it.
+        local
+            .roundtrip(&cmd(&["ACL", "SETUSER", "default", "nopass"]), b"+OK\r\n")
+            .await;
+        let mut c = Client::connect(remote).await;
+        assert!(
+            text(&c.read_frame().await).starts_with("-DENIED"),
+            "{}",
+            kind.label()
+        );
+        local
+            .roundtrip(&cmd(&["ACL", "SETUSER", "default", ">other"]), b"+OK\r\n")
+            .await;
+        let mut c = Client::connect(remote).await;
+        c.send(&cmd(&["AUTH", "other"])).await;
+        assert_eq!(c.read_frame().await, b"+OK\r\n", "{}", kind.label());
         drop(p);
         std::fs::remove_dir_all(&dir).unwrap();
     }
