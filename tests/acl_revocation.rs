@@ -390,3 +390,51 @@ async fn config_rewrite_writes_the_users() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A SUBSCRIBE racing the ACL SETUSER that takes its channel away never leaves a
+/// subscription the user may no longer hold: either the subscribe was refused, or the
+/// subscriber was closed (respub: the subscriber re-checks when the users changed
+/// between its check and its registration; Redis is single-threaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_racing_a_revocation_never_survives_it() {
+    for kind in KINDS {
+        let server = Server::start(kind, &[]).await;
+        let mut admin = server.connect().await;
+        for i in 0..40 {
+            ok(
+                &mut admin,
+                &[
+                    "ACL", "SETUSER", "r", "reset", "on", "nopass", "+@all", "&a*",
+                ],
+            )
+            .await;
+            let mut sub = server.connect().await;
+            ok(&mut sub, &["AUTH", "r", "x"]).await;
+            let channel = format!("a{i}");
+            sub.send(&cmd(&["SUBSCRIBE", &channel])).await;
+            admin
+                .roundtrip(
+                    &cmd(&["ACL", "SETUSER", "r", "resetchannels", "&b*"]),
+                    b"+OK\r\n",
+                )
+                .await;
+            // The subscriber's connection ends up closed, or it never subscribed.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            loop {
+                admin.send(&cmd(&["PUBSUB", "NUMSUB", &channel])).await;
+                let got = admin.read_frame().await;
+                let want = format!("*2\r\n${}\r\n{channel}\r\n:0\r\n", channel.len());
+                if got == want.as_bytes() {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{} round {i}: {channel} still subscribed after the revocation",
+                    kind.label()
+                );
+                // Bounded poll while the closed subscriber is torn down.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
