@@ -111,11 +111,6 @@ impl Log {
     pub fn reset(&mut self) {
         self.entries.clear();
     }
-
-    /// `CONFIG SET acllog-max-len` shrinks the log at once.
-    pub fn trim(&mut self, max_len: usize) {
-        self.entries.truncate(max_len);
-    }
 }
 
 #[cfg(test)]

@@ -323,6 +323,16 @@ impl Config {
             .map_err(|e| ConfigError(format!("not valid TOML: {e}")))?;
         let mut applied = Vec::new();
         for (key, value) in table {
+            // `user = ["alice on >pw &news.*", "bob off"]`: one user per item, like
+            // repeated `user` lines in redis.conf.
+            if let (true, toml::Value::Array(items)) = (key.eq_ignore_ascii_case("user"), &value) {
+                for item in items.clone() {
+                    let text = toml_text(&key, item)?;
+                    self.apply(&key, &text)?;
+                }
+                applied.push((key, USER_ROW.name));
+                continue;
+            }
             let text = toml_text(&key, value)?;
             match self.apply(&key, &text)? {
                 Applied::Set(s) => applied.push((key, s.name)),
@@ -490,6 +500,20 @@ mod tests {
             c.output_limits_text(),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 67108864 16777216 30"
         );
+    }
+
+    #[test]
+    fn user_lines_accumulate_from_toml_and_directives() {
+        let mut c = Config::default();
+        c.apply_toml("user = [\"alice on '>pw 1' &news.*\", \"bob off\"]\n")
+            .unwrap();
+        c.apply("user", "carol on nopass").unwrap();
+        assert_eq!(
+            c.users,
+            ["alice on '>pw 1' &news.*", "bob off", "carol on nopass"]
+        );
+        let e = c.apply("user", "bob on").unwrap_err();
+        assert_eq!(e.0, "'user': Duplicate user 'bob' found");
     }
 
     #[test]
