@@ -697,6 +697,61 @@ mod tests {
         assert!(!u.password_ok(b""));
     }
 
+    fn spec(name: &str) -> &'static Spec {
+        table::find(None, name.as_bytes()).unwrap()
+    }
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn container_rules_cover_subcommands_and_sub_rules_only_themselves() {
+        let u = user(&["+client"]);
+        assert!(u.may_run(spec("client|id"), &args(&["client", "id"])));
+        let u = user(&["+@all", "-client", "+client|id"]);
+        assert!(u.may_run(spec("client|id"), &args(&["client", "id"])));
+        assert!(!u.may_run(spec("client|list"), &args(&["client", "list"])));
+        assert!(!u.allcommands);
+        assert_eq!(u.describe_commands(), "+@all -client +client|id");
+    }
+
+    #[test]
+    fn first_arg_rule_allows_only_that_argument() {
+        let u = user(&["+select|0"]);
+        assert!(u.may_run(spec("select"), &args(&["select", "0"])));
+        assert!(!u.may_run(spec("select"), &args(&["select", "1"])));
+        // No-auth commands are never refused (Redis CMD_NO_AUTH).
+        assert!(u.may_run(spec("auth"), &args(&["auth", "x"])));
+    }
+
+    #[test]
+    fn reset_is_a_fresh_user_with_sanitize_payload() {
+        let u = user(&["on", ">pw", "~*", "&*", "+@all", "reset"]);
+        assert_eq!(
+            String::from_utf8(u.describe()).unwrap(),
+            "off sanitize-payload resetchannels -@all"
+        );
+        let mut u = User::new(Bytes::from_static(b"u"), true);
+        u.apply(b"reset", true).unwrap();
+        assert!(
+            u.allchannels,
+            "acl-pubsub-default allchannels applies to reset"
+        );
+    }
+
+    #[test]
+    fn pardon_needs_allchannels_or_every_old_pattern() {
+        let old = user(&["&a*", "&b*"]);
+        assert!(user(&["&b*", "&a*", "&c*"]).channels_cover(&old));
+        assert!(user(&["allchannels"]).channels_cover(&old));
+        assert!(!user(&["&b*"]).channels_cover(&old));
+        assert!(!user(&["&*x"]).channels_cover(&user(&["allchannels"])));
+    }
+
     #[test]
     fn redis_only_commands_are_kept_in_rules() {
         let u = user(&["+@all", "-keys", "-flushall", "+get"]);
