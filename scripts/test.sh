@@ -5,7 +5,11 @@
 #   2. cargo test: unit tests, byte-exact transcripts, differential tests against a
 #      real redis-server, limits, shutdown;
 #   3. the client compatibility suites against respub, then against redis-server
-#      (a check that fails against Redis is a wrong check).
+#      (a check that fails against Redis is a wrong check);
+#   4. the container and deployment checks (tests/deploy: the image's entrypoint on real
+#      respub and redis-server, the compose file and the Kubernetes manifest validated
+#      and run as far as possible without Docker, the Dockerfile replayed into a chroot,
+#      hadolint, shellcheck).
 # Exits non-zero on any failure; nothing is skipped. The last line is the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +40,9 @@ phase build cargo build --release --bins
 phase cargo-test cargo test --no-fail-fast
 phase clients-respub bash tests/clients/run.sh --server respub --bin target/release/respub
 phase clients-redis bash tests/clients/run.sh --server redis
+phase deploy bash tests/deploy/run.sh --bin target/release/respub
 
-# Totals: cargo's "test result" lines plus the client suites' closing lines.
+# Totals: cargo's "test result" lines plus the client suites' and deploy's closing lines.
 passed=0
 failed=0
 while read -r p f; do
@@ -46,6 +51,7 @@ while read -r p f; do
 done < <(
     sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log_dir/cargo-test.log"
     sed -n 's/^clients: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/clients-respub.log" "$log_dir/clients-redis.log"
+    sed -n 's/^deploy: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/deploy.log"
 )
 if [[ -f "$log_dir/clients-respub.log" && -f "$log_dir/clients-redis.log" ]]; then
     echo "=== compatibility table (this run; README's table is pasted from it)"

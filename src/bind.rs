@@ -9,8 +9,9 @@
 //!   not collide ("address in use");
 //! - an error names the address and port, in Redis's words.
 //!
-//! With `port 0` the first listener gets a free port and the others take the same one,
-//! so one port number reaches the server on every address.
+//! (`port 0` means no TCP listener at all, as in Redis; the server does not call this
+//! then. Called with 0 directly, the first listener gets a free port and the others take
+//! the same one, which the tests use.)
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;

@@ -83,6 +83,40 @@ pub enum CmdError {
     /// ACL LOAD failed; the reasons (`<file>:<line>: <why>. ...`).
     AclLoad(String),
     AclSave,
+    /// SLOWLOG GET with a count below -1 or not an integer.
+    SlowlogCount,
+    /// LATENCY GRAPH for an event with no samples (event as sent).
+    LatencyNoSamples(Bytes),
+    // ---- admin commands (issue 8) ----
+    /// CLIENT PAUSE with a timeout that is not an integer.
+    PauseTimeoutNotInteger,
+    PauseTimeoutNegative,
+    PauseMode,
+    /// SHUTDOWN ABORT with no shutdown under way (respub's SHUTDOWN never waits).
+    NoShutdownInProgress,
+    /// MONITOR inside MULTI/EXEC.
+    MonitorDenyBlocking,
+    FunctionFlushOption,
+    ScriptFlushOption,
+    /// FUNCTION LIST with an argument it does not know (as sent).
+    FunctionListUnknownArg(Bytes),
+    FunctionListNoLibraryName,
+    /// SCRIPT KILL / FUNCTION KILL: nothing runs here, ever.
+    NotBusy,
+    TrackingBcastSwitch,
+    TrackingOptSwitch,
+    TrackingOptInAndOut,
+    TrackingOptWithBcast,
+    TrackingPrefixWithoutBcast,
+    TrackingNoRedirectTarget,
+    TrackingRedirectTwice,
+    /// Two PREFIX arguments of one CLIENT TRACKING overlap.
+    TrackingPrefixOverlapsGiven(Bytes, Bytes),
+    /// A PREFIX overlaps one the client registered earlier.
+    TrackingPrefixOverlapsExisting(Bytes, Bytes),
+    CachingNotOptInOut,
+    CachingYesNotOptIn,
+    CachingNoNotOptOut,
 }
 
 /// Redis prints arguments with `%.*s`/`%s`, which stop at a NUL byte.
@@ -292,6 +326,84 @@ impl CmdError {
             }
             CmdError::AclSave => v.extend_from_slice(
                 b"ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+            ),
+            CmdError::SlowlogCount => {
+                v.extend_from_slice(b"ERR count should be greater than or equal to -1")
+            }
+            CmdError::LatencyNoSamples(event) => {
+                v.extend_from_slice(b"ERR No samples available for event '");
+                v.extend_from_slice(c_str(event));
+                v.push(b'\'');
+            }
+            CmdError::PauseTimeoutNotInteger => {
+                v.extend_from_slice(b"ERR timeout is not an integer or out of range")
+            }
+            CmdError::PauseTimeoutNegative => v.extend_from_slice(b"ERR timeout is negative"),
+            CmdError::PauseMode => {
+                v.extend_from_slice(b"ERR CLIENT PAUSE mode must be WRITE or ALL")
+            }
+            CmdError::NoShutdownInProgress => v.extend_from_slice(b"ERR No shutdown in progress."),
+            CmdError::MonitorDenyBlocking => {
+                v.extend_from_slice(b"ERR MONITOR isn't allowed for DENY BLOCKING client")
+            }
+            CmdError::FunctionFlushOption => {
+                v.extend_from_slice(b"ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+            }
+            // "support", not "supports": Redis's own wording differs between the two.
+            CmdError::ScriptFlushOption => {
+                v.extend_from_slice(b"ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+            }
+            CmdError::FunctionListUnknownArg(arg) => {
+                v.extend_from_slice(b"ERR Unknown argument ");
+                v.extend_from_slice(c_str(arg));
+            }
+            CmdError::FunctionListNoLibraryName => {
+                v.extend_from_slice(b"ERR library name argument was not given")
+            }
+            CmdError::NotBusy => v.extend_from_slice(b"NOTBUSY No scripts in execution right now."),
+            CmdError::TrackingBcastSwitch => v.extend_from_slice(
+                b"ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ),
+            CmdError::TrackingOptSwitch => v.extend_from_slice(
+                b"ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            ),
+            CmdError::TrackingOptInAndOut => {
+                v.extend_from_slice(b"ERR You can't specify both OPTIN mode and OPTOUT mode")
+            }
+            CmdError::TrackingOptWithBcast => {
+                v.extend_from_slice(b"ERR OPTIN and OPTOUT are not compatible with BCAST")
+            }
+            CmdError::TrackingPrefixWithoutBcast => {
+                v.extend_from_slice(b"ERR PREFIX option requires BCAST mode to be enabled")
+            }
+            CmdError::TrackingNoRedirectTarget => {
+                v.extend_from_slice(b"ERR The client ID you want redirect to does not exist")
+            }
+            CmdError::TrackingRedirectTwice => {
+                v.extend_from_slice(b"ERR A client can only redirect to a single other client")
+            }
+            CmdError::TrackingPrefixOverlapsGiven(a, b) | CmdError::TrackingPrefixOverlapsExisting(a, b) => {
+                let what: &[u8] = if matches!(self, CmdError::TrackingPrefixOverlapsGiven(..)) {
+                    b"another provided"
+                } else {
+                    b"an existing"
+                };
+                v.extend_from_slice(b"ERR Prefix '");
+                v.extend_from_slice(c_str(a));
+                v.extend_from_slice(b"' overlaps with ");
+                v.extend_from_slice(what);
+                v.extend_from_slice(b" prefix '");
+                v.extend_from_slice(c_str(b));
+                v.extend_from_slice(b"'. Prefixes for a single client must not overlap.");
+            }
+            CmdError::CachingNotOptInOut => v.extend_from_slice(
+                b"ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+            ),
+            CmdError::CachingYesNotOptIn => v.extend_from_slice(
+                b"ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ),
+            CmdError::CachingNoNotOptOut => v.extend_from_slice(
+                b"ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
             ),
         }
         v

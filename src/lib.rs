@@ -4,7 +4,8 @@
 //! Data flows one way:
 //!
 //! ```text
-//! socket -> resp::Decoder -> args -> cmd (checks, handlers) -> registry -> outbox -> socket
+//! socket -> transport -> resp::Decoder -> args -> cmd (checks, handlers) -> registry
+//!        -> outbox -> transport -> socket
 //! ```
 //!
 //! - [`resp`] knows bytes and frames: a resumable request decoder and a reply encoder.
@@ -15,14 +16,21 @@
 //!   byte-bounded queue that enforces Redis's `client-output-buffer-limit`, so a slow
 //!   subscriber is dropped while publishers never wait.
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
+//! - [`transport`] is the byte pipe under a connection: TCP or a Unix socket today, one
+//!   enum the connection loop reads and writes through (TLS plugs in there).
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
+//! - [`admin`] is the optional HTTP port: Prometheus `/metrics`, `/healthz`, `/readyz`.
+//! - [`stats`] holds the counters, per-command histograms, SLOWLOG and latency monitor.
 
 pub mod acl;
+pub mod admin;
 pub mod bind;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod glob;
 pub mod logging;
 pub mod registry;
@@ -31,3 +39,4 @@ pub mod server;
 pub mod stats;
 #[cfg(test)]
 mod test_rng;
+pub mod transport;

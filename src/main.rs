@@ -90,6 +90,16 @@ async fn serve(loaded: Loaded) -> ExitCode {
     for addr in server.local_addrs() {
         info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
     }
+    for path in server.unix_paths() {
+        info!(
+            path,
+            version = env!("CARGO_PKG_VERSION"),
+            "Ready to accept connections unix"
+        );
+    }
+    if let Some(addr) = server.admin_addr() {
+        info!(%addr, "admin HTTP: /metrics /healthz /readyz");
+    }
     if notify {
         sd(&[
             sd_notify::NotifyState::Ready,

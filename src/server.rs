@@ -10,14 +10,13 @@ use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason
 use crate::registry::Registry;
 use crate::resp::DecodeLimits;
 use crate::stats::Stats;
+use crate::transport::{self, Listener, Peer, Stream};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -42,7 +41,7 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix: u64,
     pub run_id: String,
-    /// The port actually bound (differs from config when it asked for 0).
+    /// The TCP port bound (INFO `tcp_port`); 0 when there is no TCP listener.
     pub port: AtomicU16,
     /// The file CONFIG REWRITE writes (what respub was started from).
     pub config_file: Option<ConfigFile>,
@@ -58,6 +57,15 @@ pub struct Shared {
     pub readers: AtomicUsize,
     /// Notified when `readers` drops to 0.
     pub quiesced: Notify,
+    /// Set once the RESP listeners accept connections (admin /readyz).
+    pub listening: AtomicBool,
+    // ---- admin commands (issue 8) ----
+    /// CLIENT PAUSE state.
+    pub pause: crate::cmd::pause::Pause,
+    /// Connected MONITOR clients.
+    pub monitors: crate::cmd::monitor::Monitors,
+    /// Cancelled by SHUTDOWN: `Server::run` then ends as on its shutdown future.
+    pub shutdown_requested: CancellationToken,
 }
 
 impl Shared {
@@ -76,7 +84,11 @@ impl Shared {
                 char::from_digit((x % 16) as u32, 16).unwrap_or('0')
             })
             .collect();
+        let stats = Stats::new(crate::cmd::table::all().iter().map(|s| s.name).collect());
+        stats.apply_config(&config);
+        let arrival: Arc<Sequencer> = Arc::default();
         Shared {
+            pause: crate::cmd::pause::Pause::new(arrival.clone()),
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
             reply_pause_bytes: AtomicU64::new(config.reply_pause_bytes),
             query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
@@ -89,15 +101,18 @@ impl Shared {
             registry: Registry::new(),
             acl,
             clients: ClientTable::default(),
-            stats: Stats::default(),
+            stats,
             started: Instant::now(),
             started_unix: now.as_secs(),
             run_id,
             config_file,
             next_id: AtomicU64::new(1),
-            arrival: Arc::default(),
+            arrival,
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
+            listening: AtomicBool::new(false),
+            monitors: Default::default(),
+            shutdown_requested: CancellationToken::new(),
         }
     }
 
@@ -120,13 +135,13 @@ impl Shared {
 
     /// Protected mode: while the `default` user is `nopass`, only loopback (and unix
     /// socket) clients are served (Redis 7 `clientAcceptHandler`).
-    pub fn protected_refuses(&self, peer: &SocketAddr) -> bool {
+    pub fn protected_refuses(&self, peer: &Peer) -> bool {
         let protected = self
             .config
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .protected_mode;
-        protected && !peer.ip().is_loopback() && self.acl.default_user().nopass
+        protected && !peer.is_loopback() && self.acl.default_user().nopass
     }
 
     pub fn databases(&self) -> u64 {
@@ -170,6 +185,7 @@ impl Shared {
         self.maxclients.store(next.maxclients, Relaxed);
         self.max_subscriptions
             .store(next.max_subscriptions_per_client, Relaxed);
+        self.stats.apply_config(&next);
         *current = next;
         Ok(())
     }
@@ -178,7 +194,9 @@ impl Shared {
 /// A bound, not yet running server.
 #[derive(Debug)]
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
+    /// The admin HTTP port (`crate::admin`), when `admin-port` is set.
+    admin: Option<tokio::net::TcpListener>,
     shared: Arc<Shared>,
 }
 
@@ -202,36 +220,92 @@ impl Server {
             Err(e) => warn!(error = %e, "could not raise the open-file limit"),
             _ => {}
         }
-        let listeners = crate::bind::bind_tcp(&config.bind, config.port, config.tcp_backlog)?;
+        // `port 0` means no TCP listener, as in Redis (use it with `unixsocket`).
+        let tcp_hosts: &[String] = if config.port == 0 { &[] } else { &config.bind };
+        let mut listeners: Vec<Listener> =
+            crate::bind::bind_tcp(tcp_hosts, config.port, config.tcp_backlog)?
+                .into_iter()
+                .map(Listener::Tcp)
+                .collect();
+        if let Some(path) = &config.unixsocket {
+            listeners.push(Listener::Unix(transport::bind_unix(
+                path,
+                config.unixsocketperm,
+                config.tcp_backlog,
+            )?));
+        }
         if listeners.is_empty() {
+            // redis-server's words and behaviour (it exits at start).
             return Err(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
+                io::ErrorKind::InvalidInput,
                 "Configured to not listen anywhere, exiting.",
             ));
         }
+        let admin = if config.admin_port > 0 {
+            let addr = (config.admin_bind.as_str(), config.admin_port);
+            Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "admin-port {}:{}: {e}",
+                        config.admin_bind, config.admin_port
+                    ),
+                )
+            })?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared::new(config, config_file, acl));
-        if let Some(l) = listeners.first() {
-            shared.port.store(l.local_addr()?.port(), Relaxed);
+        if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
+            shared.port.store(addr.port(), Relaxed);
         }
-        Ok(Server { listeners, shared })
+        Ok(Server {
+            listeners,
+            admin,
+            shared,
+        })
+    }
+
+    /// The admin HTTP address, if `admin-port` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
+    /// The TCP addresses bound.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(Listener::tcp_addr)
             .collect()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets connections flush
+    /// The Unix socket paths bound.
+    pub fn unix_paths(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.unix_path().map(str::to_string))
+            .collect()
+    }
+
+    /// Serves until `shutdown` resolves (or SHUTDOWN is run), then stops accepting, lets connections flush
     /// (bounded by `shutdown-timeout`) and returns.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
+        // The admin port outlives the RESP listeners: it stops after the drain, so
+        // /readyz answers 503 throughout it.
+        let admin_stop = CancellationToken::new();
+        let admin = self.admin.map(|listener| {
+            tokio::spawn(crate::admin::serve(
+                listener,
+                self.shared.clone(),
+                admin_stop.clone(),
+            ))
+        });
         for listener in self.listeners {
             tracker.spawn(accept_loop(
                 listener,
@@ -241,7 +315,13 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
-        shutdown.await;
+        self.shared.listening.store(true, Relaxed);
+        // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
+        // operator asked for it).
+        tokio::select! {
+            _ = shutdown => {}
+            _ = self.shared.shutdown_requested.cancelled() => {}
+        }
         self.shared.draining.store(true, Relaxed);
         info!(
             clients = self.shared.clients.len(),
@@ -252,6 +332,12 @@ impl Server {
         let grace = Duration::from_secs(self.shared.shutdown_timeout() + 1);
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             warn!("some connections did not finish within shutdown-timeout");
+        }
+        self.shared.listening.store(false, Relaxed);
+        admin_stop.cancel();
+        if let Some(admin) = admin {
+            // A scraper holding a keep-alive connection must not hold up the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         }
     }
 }
@@ -265,18 +351,23 @@ fn per_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// Accepts on one listener of any transport; `maxclients` counts every transport's
+/// clients together, as in Redis.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shared: Arc<Shared>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
     loop {
         let accepted = tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                listener.close();
+                return;
+            }
             r = listener.accept() => r,
         };
-        let (stream, addr) = match accepted {
+        let (stream, addr, laddr) = match accepted {
             Ok(a) => a,
             Err(e) if per_connection_error(&e) => continue,
             Err(e) => {
@@ -298,16 +389,15 @@ async fn accept_loop(
             tracker.spawn(reject(stream, crate::error::PROTECTED_MODE_DENIED));
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().unwrap_or(addr);
         let id = shared.next_id.fetch_add(1, Relaxed);
-        let client = Arc::new(Client::new(id, addr, laddr, stream.as_raw_fd()));
+        let fd = stream.as_raw_fd();
+        let client = Arc::new(Client::new(id, addr, laddr, fd));
         shared.clients.insert(client.clone());
         // Bytes may already wait in the socket, and no wake will stamp them: the new
         // connection holds its place in arrival order from here (`conn::arrival`).
         let stamp = Stamp::new(shared.arrival.clone(), id);
         stamp.hold();
-        debug!(client = id, peer = %addr, "accepted");
+        debug!(client = id, peer = %client.addr, "accepted");
         tracker.spawn(conn::serve(
             shared.clone(),
             stream,
@@ -321,7 +411,7 @@ async fn accept_loop(
 const MAXCLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 
 /// Over `maxclients`, or refused by protected mode: Redis writes the error and closes.
-async fn reject(mut stream: TcpStream, error: &'static [u8]) {
+async fn reject(mut stream: Stream, error: &'static [u8]) {
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(error)).await;
 }
 

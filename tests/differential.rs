@@ -91,6 +91,40 @@ pub(crate) mod known_differences {
              resp still compared)",
         ),
         (
+            "memory-figures",
+            "MEMORY STATS figures are the process's own (respub: RSS from /proc, client \
+             buffers; Redis: jemalloc counters). The 27 field names, their order and each \
+             value's type (integer or double) are the same.",
+            "mask MemoryStatsValues keeps names and the type byte of each value",
+        ),
+        (
+            "server-times",
+            "LASTSAVE is the process start time (neither server ever saved); MONITOR lines \
+             start with the wall-clock time and the client's address.",
+            "mask ServerTime replaces the integer; MONITOR lines are compared through \
+             MonitorLine (time and port masked, db, quoting and arguments exact)",
+        ),
+        (
+            "monitor-output-limit",
+            "Redis counts a MONITOR client as a normal client, whose output is unlimited by \
+             default; respub bounds a monitor by the pubsub output limit, so a monitor that \
+             does not read is dropped (counted in client_output_buffer_limit_disconnections, \
+             logged) instead of growing without bound.",
+            "respub-only check in tests/monitor.rs (a_slow_monitor_is_dropped_...)",
+        ),
+        (
+            "shutdown-save",
+            "SHUTDOWN SAVE: Redis writes an RDB file (and refuses to exit if it cannot); \
+             respub has nothing to save and shuts down as NOSAVE, exit 0.",
+            "respub-only check in tests/admin.rs; SHUTDOWN without SAVE is checked on both",
+        ),
+        (
+            "memory-malloc-stats",
+            "MEMORY MALLOC-STATS: Debian's redis-server (jemalloc) prints jemalloc's report; \
+             respub runs on glibc malloc and answers what Redis built with libc answers.",
+            "respub-only transcript in tests/transcript.rs",
+        ),
+        (
             "info-content",
             "INFO content (sections, fields, values) differs by implementation.",
             "not compared here; tests/transcript.rs checks the required fields exist",
@@ -117,6 +151,12 @@ pub(crate) mod known_differences {
         AclLogEntries,
         /// Row "acl-random": hex digits masked.
         RandomHex,
+        /// Row "memory-figures": map values replaced by their RESP type byte.
+        MemoryStatsValues,
+        /// Row "server-times": an integer reply (a Unix time) masked.
+        ServerTime,
+        /// Row "server-times": a MONITOR line with its time and client port masked.
+        MonitorLine,
     }
 
     impl Known {
@@ -130,6 +170,8 @@ pub(crate) mod known_differences {
                 Known::AclNopermText => "acl-noperm-text",
                 Known::AclLogEntries => "acl-log-fields",
                 Known::RandomHex => "acl-random",
+                Known::MemoryStatsValues => "memory-figures",
+                Known::ServerTime | Known::MonitorLine => "server-times",
             }
         }
     }
@@ -145,6 +187,9 @@ pub(crate) mod known_differences {
             Known::AclNopermText,
             Known::AclLogEntries,
             Known::RandomHex,
+            Known::MemoryStatsValues,
+            Known::ServerTime,
+            Known::MonitorLine,
         ] {
             let row = KNOWN_DIFFERENCES.iter().find(|r| r.0 == k.row());
             assert!(
@@ -204,6 +249,9 @@ pub(crate) mod known_differences {
                 Known::HelloVersionAndId => mask_map_values(frame, &[b"version", b"id"]),
                 Known::ClientId if frame.first() == Some(&b':') => b":<id>\r\n".to_vec(),
                 Known::HelloNoauthText if frame == HELLO_NOAUTH_7_2 => HELLO_NOAUTH_7_0.to_vec(),
+                Known::ServerTime if frame.first() == Some(&b':') => b":<time>\r\n".to_vec(),
+                Known::MemoryStatsValues => mask_map_value_types(frame),
+                Known::MonitorLine if frame.first() == Some(&b'+') => mask_monitor_line(frame),
                 Known::ClientListValues if matches!(frame.first(), Some(b'$' | b'=')) => {
                     let text = frame_payload(frame).unwrap_or_default();
                     let mut out = format!("{}<client list>", frame[0] as char).into_bytes();
@@ -306,6 +354,42 @@ pub(crate) mod known_differences {
         out
     }
 
+    /// Keeps a map's keys and the type byte of each value (`:`, `,` or `$`).
+    fn mask_map_value_types(frame: &[u8]) -> Vec<u8> {
+        let Some((header, items)) = split_aggregate(frame) else {
+            return frame.to_vec();
+        };
+        let mut out = header;
+        for pair in items.chunks(2) {
+            out.extend_from_slice(&pair[0]);
+            if let Some(v) = pair.get(1) {
+                out.push(v[0]);
+                out.extend_from_slice(b"<v>\r\n");
+            }
+        }
+        out
+    }
+
+    /// `+1796133374.626290 [0 127.0.0.1:36852] "PING"`: the time's digits and the
+    /// port are masked; the micro-second field must still have 6 digits.
+    fn mask_monitor_line(frame: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(frame);
+        let Some((time, rest)) = text[1..].split_once(' ') else {
+            return frame.to_vec();
+        };
+        let shape_ok = time
+            .split_once('.')
+            .is_some_and(|(s, us)| s.len() >= 10 && us.len() == 6);
+        let Some((addr, tail)) = rest.split_once("] ") else {
+            return frame.to_vec();
+        };
+        let addr = match addr.rsplit_once(':') {
+            Some((host, _port)) => format!("{host}:<port>"),
+            None => addr.to_string(),
+        };
+        format!("+<time ok={shape_ok}> {addr}] {tail}").into_bytes()
+    }
+
     fn mask_client_list(text: &[u8]) -> Vec<u8> {
         // Verbatim strings start with a 3-letter format and ':'.
         let text = text.strip_prefix(b"txt:").unwrap_or(text);
@@ -361,8 +445,32 @@ pub(crate) enum Norm {
     /// Each frame is an array whose element order is unspecified (PUBSUB CHANNELS /
     /// SHARDCHANNELS: hash-table order, spec §3.5): elements sorted before comparing.
     SortedElements,
+    /// Values that change from run to run, not differences: every integer (SLOWLOG ids,
+    /// timestamps and microseconds, LATENCY HISTOGRAM buckets and counts) and every
+    /// `127.0.0.1:<port>` peer address are masked, at any depth; the shape, the
+    /// strings and the aggregate lengths are compared exactly (admin commands).
+    Volatile,
     /// A documented known difference.
     Known(Known),
+}
+
+fn mask_volatile(frame: &[u8]) -> Vec<u8> {
+    if let Some((header, items)) = split_aggregate(frame) {
+        let mut out = header;
+        for item in items {
+            out.extend(mask_volatile(&item));
+        }
+        return out;
+    }
+    match frame.first() {
+        Some(b':') => b":<int>\r\n".to_vec(),
+        Some(b'$')
+            if support::frame_payload(frame).is_some_and(|p| p.starts_with(b"127.0.0.1:")) =>
+        {
+            b"$<peer>\r\n".to_vec()
+        }
+        _ => frame.to_vec(),
+    }
 }
 
 fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
@@ -410,6 +518,7 @@ fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
             }
             out
         }
+        Norm::Volatile => frames.iter().flat_map(|f| mask_volatile(f)).collect(),
         Norm::Known(k) => k.apply(frames),
     }
 }
@@ -768,11 +877,13 @@ pub(crate) async fn hello3(s: &mut Side, c: usize) {
 
 mod differential {
     pub(crate) mod acl;
+    pub(crate) mod admin;
     pub(crate) mod connection;
     pub(crate) mod glob;
     pub(crate) mod protocol;
     pub(crate) mod publish;
     pub(crate) mod pubsub_cmd;
+    pub(crate) mod slowlog_latency;
     pub(crate) mod subscribe;
     pub(crate) mod transactions;
 }

@@ -664,17 +664,34 @@ async fn log_file_reopens_on_sighup_and_loglevel_changes_at_run_time() {
     );
     wait_for_text(&logfile, "", Duration::from_secs(5));
     // Debug lines ("client gone") appear only after CONFIG SET loglevel debug.
+    let mut admin = Client::connect(p.addr()).await;
     Client::connect(p.addr())
         .await
         .roundtrip(&cmd(&["PING"]), b"+PONG\r\n")
         .await;
-    let mut admin = Client::connect(p.addr()).await;
-    admin
-        .roundtrip(&cmd(&["CONFIG", "SET", "loglevel", "debug"]), b"+OK\r\n")
-        .await;
+    // The first client is gone from the server (its end was handled at `warning`)...
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        admin.send(&cmd(&["CLIENT", "LIST"])).await;
+        let list = admin.read_frame().await;
+        if list
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"id="))
+            .count()
+            == 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first client never left");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ...and left no debug line.
     assert!(!std::fs::read_to_string(&logfile)
         .unwrap()
         .contains("client gone"));
+    admin
+        .roundtrip(&cmd(&["CONFIG", "SET", "loglevel", "debug"]), b"+OK\r\n")
+        .await;
     Client::connect(p.addr())
         .await
         .roundtrip(&cmd(&["PING"]), b"+PONG\r\n")

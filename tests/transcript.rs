@@ -6,7 +6,9 @@
 //!
 //! `RESPUB_BIN=/usr/bin/redis-server cargo test --test transcript` runs these against Redis
 //! 7.0.15: every test passes there except the 7.2+ ones (`resp3_self_publish_*`,
-//! `client_setinfo_*`, `hello_noauth_text_is_the_7_2_one`), which is the point of those.
+//! `client_setinfo_*`, `hello_noauth_text_is_the_7_2_one`), which is the point of those,
+//! and the two `memory_*` ones (Debian's Redis is built with jemalloc, and its memory
+//! figures are its own).
 
 mod support;
 
@@ -601,4 +603,130 @@ async fn hello_noauth_text_is_the_7_2_one() {
     c.send(&line("HELLO 3 AUTH default pw")).await;
     let f = c.read_frame().await;
     assert!(f.starts_with(b"%7\r\n"), "{}", show_trunc(&f, 200));
+}
+
+/// LATENCY GRAPH and DOCTOR once the latency monitor has samples: respub's own text, on
+/// purpose. Redis draws an ASCII sparkline (GRAPH) and follows DOCTOR's spike list with
+/// advice about its keyspace, persistence and memory, none of which respub has; respub
+/// lists the samples instead. LATEST, HISTORY and RESET keep Redis's shapes (checked
+/// here and, with the monitor off, in tests/differential/slowlog_latency.rs). Against
+/// redis-server, the GRAPH and DOCTOR text checks fail, which is the point.
+#[tokio::test]
+async fn latency_graph_and_doctor_with_samples_are_respubs_own() {
+    let server = respub(&[]).await;
+    let mut c = server.connect().await;
+    c.roundtrip(&line("CONFIG SET latency-monitor-threshold 1"), b"+OK\r\n")
+        .await;
+    // A transaction of 20,000 PUBLISH takes well over 1 ms: EXEC is a `command` event.
+    // Retried (bounded) in case a fast machine does it in under a millisecond.
+    let mut latest = Vec::new();
+    for _ in 0..5 {
+        c.roundtrip(&line("MULTI"), b"+OK\r\n").await;
+        let mut batch = Vec::new();
+        for _ in 0..20_000 {
+            batch.extend(line("PUBLISH nobody x"));
+        }
+        c.send(&batch).await;
+        c.read_frames(20_000).await;
+        c.send(&line("EXEC")).await;
+        c.read_frame().await;
+        c.send(&line("LATENCY LATEST")).await;
+        latest = c.read_frame().await;
+        if latest != b"*0\r\n" {
+            break;
+        }
+    }
+    // `command` for EXEC; a PUBLISH inside it that was slow too adds `fast-command`.
+    let (_, events) = support::split_aggregate(&latest).expect("LATEST is an array");
+    let mut names = Vec::new();
+    for e in &events {
+        let (_, fields) = support::split_aggregate(e).expect("an event is an array");
+        assert_eq!(fields.len(), 4, "{}", show_trunc(&latest, 300));
+        assert!(fields[1..].iter().all(|f| f.starts_with(b":")));
+        names.push(fields[0].clone());
+    }
+    assert!(
+        names.contains(&bulk(b"command")),
+        "{}",
+        show_trunc(&latest, 300)
+    );
+    assert!(names
+        .iter()
+        .all(|n| *n == bulk(b"command") || *n == bulk(b"fast-command")));
+
+    c.send(&line("LATENCY HISTORY command")).await;
+    let history = c.read_frame().await;
+    let (_, samples) = support::split_aggregate(&history).expect("HISTORY is an array");
+    assert!(!samples.is_empty());
+
+    c.send(&line("LATENCY GRAPH command")).await;
+    let graph = c.read_frame().await;
+    let text = frame_payload(&graph).expect("GRAPH is a bulk string");
+    assert!(
+        text.starts_with(b"command - high "),
+        "{}",
+        show_trunc(&graph, 300)
+    );
+
+    c.send(&line("LATENCY DOCTOR")).await;
+    let doctor = c.read_frame().await;
+    let text = frame_payload(&doctor).expect("DOCTOR is a bulk string");
+    assert!(
+        text.starts_with(b"Dave, I have observed latency spikes in this Redis instance.")
+            && text.windows(11).any(|w| w == b". command: "),
+        "{}",
+        show_trunc(&doctor, 400)
+    );
+
+    let reset = format!(":{}\r\n", events.len());
+    c.roundtrip(&line("LATENCY RESET"), reset.as_bytes()).await;
+    c.roundtrip(&line("LATENCY LATEST"), b"*0\r\n").await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Admin commands (issue 8) where respub answers differently on purpose
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn memory_malloc_stats_is_the_libc_answer() {
+    // KNOWN_DIFFERENCES row "memory-malloc-stats": respub runs on glibc malloc, and Redis
+    // built with libc answers this bulk string (object.c, no USE_JEMALLOC).
+    let srv = respub(&[]).await;
+    let mut c = srv.connect().await;
+    c.roundtrip(
+        &line("MEMORY MALLOC-STATS"),
+        b"$45\r\nStats not supported for the current allocator\r\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn memory_stats_reports_the_process_and_an_empty_keyspace() {
+    // KNOWN_DIFFERENCES row "memory-figures": the figures are respub's own. RSS from
+    // /proc is in the allocator fields, the keyspace figures are an empty one's.
+    let srv = respub(&[]).await;
+    let mut c = srv.connect().await;
+    c.send(&line("MEMORY STATS")).await;
+    let f = c.read_frame().await;
+    let text = String::from_utf8_lossy(&f).into_owned();
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    let value = |name: &str| -> String {
+        let i = lines
+            .iter()
+            .position(|l| *l == name)
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        let v = lines[i + 1];
+        if let Some(n) = v.strip_prefix(':') {
+            n.to_string()
+        } else {
+            lines[i + 2].to_string()
+        }
+    };
+    let rss: u64 = value("total.allocated").parse().unwrap();
+    assert!(rss > 1024 * 1024, "total.allocated {rss}");
+    let peak: u64 = value("peak.allocated").parse().unwrap();
+    assert!(peak >= rss, "peak {peak} < {rss}");
+    assert_eq!(value("keys.count"), "0");
+    assert_eq!(value("dataset.bytes"), "0");
+    assert_eq!(value("fragmentation"), "1");
 }

@@ -7,7 +7,7 @@ use crate::acl::file;
 use crate::acl::log::{now_ms, Reason};
 use crate::acl::rules::{self, User};
 use crate::conn::outbox::CloseReason;
-use crate::conn::session::Subscriptions;
+use crate::conn::session::{Session, Subscriptions};
 use crate::error::CmdError;
 use bytes::Bytes;
 use std::path::Path;
@@ -65,10 +65,11 @@ fn denial<'a>(user: &User, spec: &'static Spec, args: &'a [Bytes]) -> Option<Den
         .map(|c| Denial::Channel(c))
 }
 
-/// The ACL check of `processCommand`: refused commands are logged (ACL LOG, INFO) and
-/// answered with NOPERM; one denied channel refuses the whole command.
-pub fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdError> {
-    let Some(user) = ctx.session.user.as_deref() else {
+/// The ACL check of `processCommand`, without side effects (CLIENT PAUSE asks it too):
+/// NOPERM for a command the user may not run or one denied channel (the whole command
+/// is refused). `run` logs the denial with `log_denial`.
+pub fn permitted(session: &Session, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdError> {
+    let Some(user) = session.user.as_deref() else {
         return Ok(());
     };
     if user.allcommands && user.allchannels {
@@ -76,14 +77,23 @@ pub fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), C
     }
     match denial(user, spec, args) {
         None => Ok(()),
-        Some(d) => {
-            let context = if ctx.session.multi.is_some() {
-                "multi"
-            } else {
-                "toplevel"
-            };
-            Err(record(ctx, user, spec, &d, context, true))
-        }
+        Some(Denial::Command) => Err(CmdError::NoPermCommand(user.name.clone(), spec.name)),
+        Some(Denial::Channel(_)) => Err(CmdError::NoPermChannel),
+    }
+}
+
+/// Records a denial `permitted` reported: ACL LOG, INFO `acl_access_denied_*`.
+pub fn log_denial(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
+    let Some(user) = ctx.session.user.as_deref() else {
+        return;
+    };
+    if let Some(d) = denial(user, spec, args) {
+        let context = if ctx.session.multi.is_some() {
+            "multi"
+        } else {
+            "toplevel"
+        };
+        record(ctx, user, spec, &d, context, true);
     }
 }
 
@@ -419,7 +429,7 @@ pub fn log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         e.bulk(&entry.username);
         e.bulk(b"age-seconds");
         let age = now.saturating_sub(entry.updated_ms) as f64 / 1000.0;
-        e.double(age);
+        e.double(&age.to_string());
         e.bulk(b"client-info");
         e.bulk(entry.client_info.as_bytes());
         e.bulk(b"entry-id");

@@ -1,5 +1,6 @@
 //! CLIENT subcommands: ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, REPLY,
-//! NO-EVICT, NO-TOUCH, HELP.
+//! NO-EVICT, NO-TOUCH, HELP. PAUSE/UNPAUSE live in `pause`, TRACKING and its
+//! companions in `tracking`.
 
 use super::{parse_i64, pubsub::help_lines, table, Ctx};
 use crate::conn::client::Client;
@@ -84,11 +85,25 @@ pub fn client_line(c: &Client) -> String {
             .unwrap_or_default()
     };
     let mut flags = String::new();
+    if c.monitor.load(Relaxed) {
+        flags.push('O');
+    }
     if c.is_pubsub() {
         flags.push('P');
     }
     if c.multi.load(Relaxed) >= 0 {
         flags.push('x');
+    }
+    let redir = c.tracking_redir.load(Relaxed);
+    if redir >= 0 {
+        flags.push('t');
+    }
+    if c.tracking_bcast.load(Relaxed) {
+        flags.push('B');
+    }
+    // Redis's order: P x ... t B ... U (redis-server 7.0.15 prints `flags=xU` in MULTI).
+    if c.addr.is_unix() {
+        flags.push('U');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -112,7 +127,7 @@ pub fn client_line(c: &Client) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -135,6 +150,7 @@ pub fn client_line(c: &Client) -> String {
         omem + qbuf + multi_mem + 1024,
         cmd,
         String::from_utf8_lossy(&c.user()),
+        redir,
         c.resp.load(Relaxed),
         text(&names.lib_name),
         text(&names.lib_ver),
@@ -346,6 +362,10 @@ pub fn no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -372,6 +392,15 @@ const HELP: &[&str] = &[
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",
@@ -396,6 +425,7 @@ pub fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Peer;
 
     fn field<'a>(line: &'a str, name: &str) -> &'a str {
         line.split(' ')
@@ -405,8 +435,8 @@ mod tests {
 
     #[test]
     fn qbuf_free_is_what_is_left_of_the_read_chunk() {
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let c = Client::new(1, addr, addr, -1);
+        let addr = Peer::Tcp("127.0.0.1:1".parse().unwrap());
+        let c = Client::new(1, addr.clone(), addr, -1);
         assert_eq!(field(&client_line(&c), "qbuf-free"), "0");
         c.qbuf.store(100, Relaxed);
         let line = client_line(&c);
@@ -414,5 +444,17 @@ mod tests {
         assert_eq!(field(&line, "qbuf-free"), (16 * 1024 - 100).to_string());
         c.multi_mem.store(4096, Relaxed);
         assert_eq!(field(&client_line(&c), "multi-mem"), "4096");
+    }
+
+    #[test]
+    fn unix_socket_clients_show_the_path_and_flag_u() {
+        let path = Peer::Unix("/run/respub.sock".into());
+        let c = Client::new(1, path.clone(), path, -1);
+        let line = client_line(&c);
+        assert_eq!(field(&line, "addr"), "/run/respub.sock:0");
+        assert_eq!(field(&line, "laddr"), "/run/respub.sock:0");
+        assert_eq!(field(&line, "flags"), "U");
+        c.multi.store(0, Relaxed);
+        assert_eq!(field(&client_line(&c), "flags"), "xU");
     }
 }

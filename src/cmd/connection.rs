@@ -49,6 +49,8 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     subscribe::drop_all(ctx);
     super::multi::clear(ctx);
     ctx.session.reply = Default::default();
+    super::tracking::set(ctx, None);
+    super::monitor::stop(ctx);
     // Replies were off when RESET started; Redis clears the flag first and answers.
     ctx.out_unsilence();
     ctx.session.db = 0;

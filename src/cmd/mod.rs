@@ -3,17 +3,23 @@
 //! `crate::error`; knows nothing about sockets — replies go into an `Out` buffer.
 
 pub mod acl;
+pub mod admin;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod latency;
+pub mod monitor;
 pub mod multi;
+pub mod pause;
 pub mod publish;
 pub mod pubsub;
 pub mod rename;
+pub mod slowlog;
 pub mod subscribe;
 pub mod table;
+pub mod tracking;
 
 use crate::conn::client::Client;
 use crate::conn::session::Session;
@@ -66,8 +72,12 @@ impl Ctx<'_> {
     }
 
     fn error(&mut self, e: &CmdError) {
-        self.shared.stats.error_replies.fetch_add(1, Relaxed);
-        self.reply().error(&e.to_reply());
+        let text = e.to_reply();
+        self.shared.stats.record_error(&text);
+        if matches!(e, CmdError::WrongPass) {
+            self.shared.stats.auth_failures.fetch_add(1, Relaxed);
+        }
+        self.reply().error(&text);
     }
 
     /// Holds racing deliveries back until this command's reply is queued (the outbox's
@@ -124,35 +134,82 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 /// arity, authentication, RESP2 subscribe context, MULTI queueing) and executes it.
 pub fn run(ctx: &mut Ctx<'_>, found: Result<&'static Spec, CmdError>, args: Vec<Bytes>) {
     ctx.out.silenced = ctx.session.reply.silenced();
+    let client_cmd = ctx.session.tracking.is_some() && args[0].eq_ignore_ascii_case(b"client");
     let is_exec = found.as_ref().is_ok_and(|s| s.name == "exec");
     acl::refresh_user(ctx);
-    match found.and_then(|spec| check(ctx, spec, &args).map(|()| spec)) {
-        Err(e) => reject(ctx, &e, is_exec),
+    let checked = match found {
+        Ok(spec) => check(ctx.shared, ctx.session, spec, &args)
+            .map(|()| spec)
+            .map_err(|e| (Some(spec), e)),
+        Err(e) => Err((None, e)),
+    };
+    match checked {
+        Err((spec, e)) => {
+            // Redis counts a refused known command in its `rejected_calls`.
+            if let Some(spec) = spec {
+                ctx.shared.stats.per_command.reject(table::slot(spec));
+                if matches!(e, CmdError::NoPermCommand(..) | CmdError::NoPermChannel) {
+                    acl::log_denial(ctx, spec, &args);
+                }
+            }
+            reject(ctx, &e, is_exec);
+        }
         Ok(spec) => {
             ctx.client.last_cmd.store(spec.addr(), Relaxed);
             if ctx.session.multi.is_some() && spec.flags & flags::NOT_QUEUED == 0 {
                 multi::queue(ctx, args);
-            } else if let Err(e) = (spec.handler)(ctx, &args) {
-                ctx.error(&e);
+            } else {
+                execute(ctx, spec, &args);
+                if ctx.shared.monitors.active() {
+                    monitor::feed(ctx, spec, &args);
+                }
             }
         }
+    }
+    if ctx.session.tracking.is_some() {
+        tracking::after_command(ctx, client_cmd);
     }
     ctx.session.reply.command_done();
     ctx.out.silenced = false;
 }
 
-fn check(ctx: &Ctx<'_>, spec: &'static Spec, args: &[Bytes]) -> Result<(), CmdError> {
+fn check(
+    shared: &Shared,
+    session: &Session,
+    spec: &'static Spec,
+    args: &[Bytes],
+) -> Result<(), CmdError> {
     if !arity_ok(spec.arity, args.len()) {
         return Err(CmdError::WrongArity(spec.name));
     }
-    if spec.flags & flags::NO_AUTH == 0 && auth_required(ctx.shared, ctx.session) {
+    if spec.flags & flags::NO_AUTH == 0 && auth_required(shared, session) {
         return Err(CmdError::NoAuth);
     }
-    acl::check(ctx, spec, args)?;
-    if ctx.session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
+    if session.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
+        return Err(CmdError::NotAllowedInMulti);
+    }
+    acl::permitted(session, spec, args)?;
+    if session.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
         return Err(CmdError::SubscribeContext(spec.name));
     }
     Ok(())
+}
+
+/// Whether CLIENT PAUSE holds this command now: it passed the pre-checks (Redis
+/// rejects those at once, paused or not) and is of the paused class (`pause`). The
+/// caller checked `Pause::active`.
+pub fn held_by_pause(
+    shared: &Shared,
+    session: &Session,
+    found: &Result<&'static Spec, CmdError>,
+    args: &[Bytes],
+) -> bool {
+    match found {
+        Ok(spec) => {
+            check(shared, session, spec, args).is_ok() && pause::holds(shared, session, spec)
+        }
+        Err(_) => false,
+    }
 }
 
 /// Redis `authRequired`: the client never authenticated and the `default` user has a
@@ -180,16 +237,39 @@ fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
     ctx.error(e);
 }
 
+/// Runs the handler, timed for INFO commandstats / latencystats, SLOWLOG and the
+/// latency monitor: two clock reads and a few Relaxed adds into the command's own slot
+/// (`stats::commands`), no lock unless the slow log takes the command.
+fn execute(ctx: &mut Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
+    let started = std::time::Instant::now();
+    let result = (spec.handler)(ctx, args);
+    let failed = result.is_err();
+    if let Err(e) = result {
+        ctx.error(&e);
+    }
+    let took = started.elapsed();
+    ctx.shared
+        .stats
+        .per_command
+        .record(table::slot(spec), took, failed);
+    slowlog::observe(ctx, spec, args, took.as_micros() as u64);
+}
+
 /// Executes a command inside EXEC: the pre-checks ran when it was queued, except ACL
-/// permissions, which Redis checks again in case they changed since.
+/// permissions.
 pub fn run_queued(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     match lookup(args, &ctx.shared.renames) {
         Ok(spec) => {
+            // Redis checks ACL permissions again at EXEC, in case they changed since
+            // the command was queued.
             acl::refresh_user(ctx);
-            let result =
-                acl::check_in_exec(ctx, spec, args).and_then(|()| (spec.handler)(ctx, args));
-            if let Err(e) = result {
+            if let Err(e) = acl::check_in_exec(ctx, spec, args) {
                 ctx.error(&e);
+                return;
+            }
+            execute(ctx, spec, args);
+            if ctx.shared.monitors.active() {
+                monitor::feed(ctx, spec, args);
             }
         }
         Err(e) => ctx.error(&e),

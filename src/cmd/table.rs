@@ -3,7 +3,8 @@
 //! hints from COMMAND DOCS).
 
 use super::{
-    acl, client, command, config, connection, info, multi, publish, pubsub, subscribe, Handler,
+    acl, admin, client, command, config, connection, info, latency, monitor, multi, pause, publish,
+    pubsub, slowlog, subscribe, tracking, Handler,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -22,6 +23,10 @@ pub mod flags {
     /// Of the ordered commands, one that only looks at subscriptions (PUBLISH, SPUBLISH,
     /// PUBSUB): such commands commute with each other.
     pub const OBSERVES: u32 = 16;
+    /// Refused inside MULTI (Redis `no_multi`): SHUTDOWN.
+    pub const NO_MULTI: u32 = 32;
+    /// A write or may-replicate command in Redis: held by CLIENT PAUSE WRITE.
+    pub const MAY_REPLICATE: u32 = 64;
 }
 use flags::*;
 
@@ -122,6 +127,36 @@ pub fn name_by_addr(addr: usize) -> &'static str {
     "NULL"
 }
 
+/// Every command and subcommand in table order: per-command statistics slot `i` is
+/// `all()[i]` (`crate::stats::commands`).
+pub fn all() -> &'static [&'static Spec] {
+    static ALL: OnceLock<Vec<&'static Spec>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+            .collect()
+    })
+}
+
+/// The statistics slot of `spec`: its index in `all()`, found by address through a
+/// sorted table (a binary search of ~100 entries on every command, no hashing).
+pub fn slot(spec: &'static Spec) -> usize {
+    static BY_ADDR: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+    let by_addr = BY_ADDR.get_or_init(|| {
+        let mut v: Vec<(usize, usize)> = all()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.addr(), i))
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    by_addr
+        .binary_search_by_key(&spec.addr(), |e| e.0)
+        .map_or(usize::MAX, |i| by_addr[i].1)
+}
+
 /// Every command and subcommand by lower-case full name (`publish`, `pubsub|numsub`).
 fn index() -> &'static HashMap<&'static [u8], &'static Spec, ahash::RandomState> {
     static INDEX: OnceLock<HashMap<&'static [u8], &'static Spec, ahash::RandomState>> =
@@ -209,10 +244,10 @@ pub static COMMANDS: &[Spec] = &[
     spec!("sunsubscribe", -1, PUBSUB_CONTEXT | ORDERED, subscribe::sunsubscribe, "pubsub", "7.0.0",
         "Stops listening to messages posted to shard channels.", "O(N) where N is the number of shard channels to unsubscribe.",
         info: PUBSUB_FLAGS, acl: &["pubsub", "slow"], args: &[opt_many("shardchannel", "string")]),
-    spec!("publish", 3, ORDERED | OBSERVES, publish::publish, "pubsub", "2.0.0",
+    spec!("publish", 3, ORDERED | OBSERVES | MAY_REPLICATE, publish::publish, "pubsub", "2.0.0",
         "Posts a message to a channel.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("channel", "string"), arg("message", "string")]),
-    spec!("spublish", 3, ORDERED | OBSERVES, publish::spublish, "pubsub", "7.0.0",
+    spec!("spublish", 3, ORDERED | OBSERVES | MAY_REPLICATE, publish::spublish, "pubsub", "7.0.0",
         "Post a message to a shard channel", "O(N) where N is the number of clients subscribed to the receiving shard channel.",
         info: &["pubsub", "loading", "stale", "fast", "may_replicate"], acl: &["pubsub", "fast"], args: &[arg("shardchannel", "key"), arg("message", "string")]),
     spec!("pubsub", -2, 0, not_a_command, "pubsub", "2.8.0",
@@ -248,16 +283,23 @@ pub static COMMANDS: &[Spec] = &[
     spec!("info", -1, 0, info::info, "server", "1.0.0",
         "Returns information and statistics about the server.", "O(1)",
         info: &["loading", "stale", "sentinel"], acl: &["slow", "dangerous"], args: &[opt_many("section", "string")]),
+    // admin-http (issue 8): SLOWLOG and LATENCY.
+    spec!("slowlog", -2, 0, not_a_command, "server", "2.2.12",
+        "A container for slow log commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: SLOWLOG_SUBS),
+    spec!("latency", -2, 0, not_a_command, "server", "2.8.13",
+        "A container for latency diagnostics commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: LATENCY_SUBS),
     spec!("command", -1, 0, command::all, "server", "2.8.13",
         "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands",
         info: &["loading", "stale"], acl: &["slow", "connection"], args: &[], subs: COMMAND_SUBS),
     spec!("config", -2, 0, not_a_command, "server", "2.0.0",
         "A container for server configuration commands.", "Depends on subcommand.",
         info: &[], acl: &["slow"], args: &[], subs: CONFIG_SUBS),
-    spec!("flushall", -1, 0, connection::flush, "server", "1.0.0",
+    spec!("flushall", -1, MAY_REPLICATE, connection::flush, "server", "1.0.0",
         "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases",
         info: &["write"], acl: &["keyspace", "write", "slow", "dangerous"], args: &[opt("flush-type", "string")]),
-    spec!("flushdb", -1, 0, connection::flush, "server", "1.0.0",
+    spec!("flushdb", -1, MAY_REPLICATE, connection::flush, "server", "1.0.0",
         "Remove all keys from the current database.", "O(N) where N is the number of keys in the selected database",
         info: &["write"], acl: &["keyspace", "write", "slow", "dangerous"], args: &[opt("flush-type", "string")]),
     spec!("dbsize", 1, 0, connection::dbsize, "server", "1.0.0",
@@ -278,11 +320,92 @@ pub static COMMANDS: &[Spec] = &[
     spec!("discard", 1, NOT_QUEUED, multi::discard, "transactions", "2.0.0",
         "Discards a transaction.", "O(N), when N is the number of queued commands",
         info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
+    // ---- admin and fixture commands (issue 8; cmd::admin, monitor, pause, tracking) ----
+    spec!("memory", -2, 0, not_a_command, "server", "4.0.0",
+        "A container for memory diagnostics commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: MEMORY_SUBS),
+    spec!("role", 1, 0, admin::role, "server", "2.8.12",
+        "Returns the replication role.", "O(1)",
+        info: &["noscript", "loading", "stale", "fast"], acl: &["admin", "fast", "dangerous"], args: &[]),
+    spec!("lastsave", 1, 0, admin::lastsave, "server", "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.", "O(1)",
+        info: &["loading", "stale", "fast"], acl: &["admin", "fast", "dangerous"], args: &[]),
+    spec!("function", -2, 0, not_a_command, "scripting", "7.0.0",
+        "A container for function commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: FUNCTION_SUBS),
+    spec!("script", -2, 0, not_a_command, "scripting", "2.6.0",
+        "A container for Lua scripts management commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: SCRIPT_SUBS),
+    spec!("shutdown", -1, NO_MULTI, admin::shutdown, "server", "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+        info: &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], acl: &["admin", "slow", "dangerous"],
+        args: &[opt("save-selector", "oneof"), Arg { name: "now", kind: "pure-token", token: Some("NOW"), optional: true, multiple: false },
+                Arg { name: "force", kind: "pure-token", token: Some("FORCE"), optional: true, multiple: false },
+                Arg { name: "abort", kind: "pure-token", token: Some("ABORT"), optional: true, multiple: false }]),
+    spec!("monitor", 1, 0, monitor::monitor, "server", "1.0.0",
+        "Listens for all requests received by the server in real-time.", "",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[]),
     // Browsers that are tricked into sending HTTP to the port: Redis drops them at once.
     spec!("post", -1, NO_AUTH | PUBSUB_CONTEXT, connection::security_warning, "server", "3.2.0",
         "", "", info: &[], acl: &[], args: &[]),
     spec!("host:", -1, NO_AUTH | PUBSUB_CONTEXT, connection::security_warning, "server", "3.2.0",
         "", "", info: &[], acl: &[], args: &[]),
+];
+
+static MEMORY_SUBS: &[Spec] = &[
+    spec!("memory|usage", -3, 0, admin::memory_usage, "server", "4.0.0",
+        "Estimates the memory usage of a key.", "O(N) where N is the number of samples.",
+        info: &["readonly"], acl: &["read", "slow"], args: &[arg("key", "key"), Arg { name: "count", kind: "integer", token: Some("SAMPLES"), optional: true, multiple: false }]),
+    spec!("memory|stats", 2, 0, admin::memory_stats, "server", "4.0.0",
+        "Returns details about memory usage.", "O(1)",
+        info: &[], acl: &["slow"], args: &[]),
+    spec!("memory|doctor", 2, 0, admin::memory_doctor, "server", "4.0.0",
+        "Outputs a memory problems report.", "O(1)",
+        info: &[], acl: &["slow"], args: &[]),
+    spec!("memory|malloc-stats", 2, 0, admin::memory_malloc_stats, "server", "4.0.0",
+        "Returns the allocator statistics.", "Depends on how much memory is allocated, could be slow",
+        info: &[], acl: &["slow"], args: &[]),
+    spec!("memory|purge", 2, 0, admin::memory_purge, "server", "4.0.0",
+        "Asks the allocator to release memory.", "Depends on how much memory is allocated, could be slow",
+        info: &[], acl: &["slow"], args: &[]),
+    spec!("memory|help", 2, 0, admin::memory_help, "server", "4.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+static FUNCTION_SUBS: &[Spec] = &[
+    spec!("function|flush", -2, MAY_REPLICATE, admin::function_flush, "scripting", "7.0.0",
+        "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted",
+        info: &["write", "noscript"], acl: &["write", "slow", "scripting"], args: &[opt("flush-type", "oneof")]),
+    spec!("function|list", -2, 0, admin::function_list, "scripting", "7.0.0",
+        "Returns information about all libraries.", "O(N) where N is the number of functions",
+        info: &["noscript"], acl: &["slow", "scripting"],
+        args: &[Arg { name: "library-name-pattern", kind: "string", token: Some("LIBRARYNAME"), optional: true, multiple: false },
+                Arg { name: "withcode", kind: "pure-token", token: Some("WITHCODE"), optional: true, multiple: false }]),
+    spec!("function|stats", 2, 0, admin::function_stats, "scripting", "7.0.0",
+        "Returns information about a function during execution.", "O(1)",
+        info: &["noscript", "allow_busy"], acl: &["slow", "scripting"], args: &[]),
+    spec!("function|kill", 2, 0, admin::kill, "scripting", "7.0.0",
+        "Terminates a function during execution.", "O(1)",
+        info: &["noscript", "allow_busy"], acl: &["slow", "scripting"], args: &[]),
+    spec!("function|help", 2, 0, admin::function_help, "scripting", "7.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow", "scripting"], args: &[]),
+];
+
+static SCRIPT_SUBS: &[Spec] = &[
+    spec!("script|flush", -2, 0, admin::script_flush, "scripting", "2.6.0",
+        "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache",
+        info: &["noscript"], acl: &["slow", "scripting"], args: &[opt("flush-type", "oneof")]),
+    spec!("script|exists", -3, 0, admin::script_exists, "scripting", "2.6.0",
+        "Determines whether server-side Lua scripts exist in the script cache.", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
+        info: &["noscript"], acl: &["slow", "scripting"], args: &[many("sha1", "string")]),
+    spec!("script|kill", 2, 0, admin::kill, "scripting", "2.6.0",
+        "Terminates a server-side Lua script during execution.", "O(1)",
+        info: &["noscript", "allow_busy"], acl: &["slow", "scripting"], args: &[]),
+    spec!("script|help", 2, 0, admin::script_help, "scripting", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow", "scripting"], args: &[]),
 ];
 
 static PUBSUB_SUBS: &[Spec] = &[
@@ -337,6 +460,25 @@ static CLIENT_SUBS: &[Spec] = &[
     spec!("client|no-touch", 3, 0, client::no_evict, "connection", "7.2.0",
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "O(1)",
         info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("enabled", "string")]),
+    spec!("client|pause", -3, 0, pause::pause, "connection", "3.0.0",
+        "Suspends commands processing.", "O(1)",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"],
+        args: &[arg("timeout", "integer"), opt("mode", "oneof")]),
+    spec!("client|unpause", 2, 0, pause::unpause, "connection", "6.2.0",
+        "Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients",
+        info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"], args: &[]),
+    spec!("client|tracking", -3, 0, tracking::tracking, "connection", "6.0.0",
+        "Controls server-assisted client-side caching for the connection.", "O(1). Some options may introduce additional complexity.",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("status", "oneof"), opt_many("options", "string")]),
+    spec!("client|trackinginfo", 2, 0, tracking::trackinginfo, "connection", "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("client|getredir", 2, 0, tracking::getredir, "connection", "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
+    spec!("client|caching", 3, 0, tracking::caching, "connection", "6.0.0",
+        "Instructs the server whether to track the keys in the next request.", "O(1)",
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("mode", "oneof")]),
     spec!("client|help", 2, 0, client::help, "connection", "5.0.0",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow", "connection"], args: &[]),
@@ -374,6 +516,49 @@ static CONFIG_SUBS: &[Spec] = &[
         "Resets the server's statistics.", "O(1)",
         info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous"], args: &[]),
     spec!("config|help", 2, 0, config::help, "server", "5.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+// admin-http (issue 8): SLOWLOG and LATENCY subcommands, as Redis 7.0 declares them.
+const ADMIN_INFO: &[&str] = &["admin", "noscript", "loading", "stale"];
+const ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous"];
+
+static SLOWLOG_SUBS: &[Spec] = &[
+    spec!("slowlog|get", -2, 0, slowlog::get, "server", "2.2.12",
+        "Returns the slow log's entries.", "O(N) where N is the number of entries returned",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt("count", "integer")]),
+    spec!("slowlog|len", 2, 0, slowlog::len, "server", "2.2.12",
+        "Returns the number of entries in the slow log.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|reset", 2, 0, slowlog::reset, "server", "2.2.12",
+        "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|help", 2, 0, slowlog::help, "server", "6.2.0",
+        "Show helpful text about the different subcommands", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+static LATENCY_SUBS: &[Spec] = &[
+    spec!("latency|doctor", 2, 0, latency::doctor, "server", "2.8.13",
+        "Returns a human-readable latency analysis report.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|graph", 3, 0, latency::graph, "server", "2.8.13",
+        "Returns a latency graph for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|history", 3, 0, latency::history, "server", "2.8.13",
+        "Returns timestamp-latency samples for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|latest", 2, 0, latency::latest, "server", "2.8.13",
+        "Returns the latest latency samples for all events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|reset", -2, 0, latency::reset, "server", "2.8.13",
+        "Resets the latency data for one or more events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("event", "string")]),
+    spec!("latency|histogram", -2, 0, latency::histogram, "server", "7.0.0",
+        "Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved.",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("command", "string")]),
+    spec!("latency|help", 2, 0, latency::help, "server", "2.8.13",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow"], args: &[]),
 ];

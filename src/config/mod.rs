@@ -90,6 +90,10 @@ pub struct Config {
     /// `-ERR max-subscriptions-per-client reached` and changes nothing. 0 = no limit,
     /// the default, as in Redis (where a client's subscriptions are unbounded).
     pub max_subscriptions_per_client: u64,
+    /// Path of a Unix-domain socket to listen on as well; `None` = none.
+    pub unixsocket: Option<String>,
+    /// Mode of the `unixsocket` file; 0 = what the umask gives.
+    pub unixsocketperm: u32,
     /// Refuse non-loopback clients while the default user has no password.
     pub protected_mode: bool,
     /// Seconds between SIGTERM (readiness turns 503) and closing the listeners.
@@ -117,6 +121,23 @@ pub struct Config {
     pub acl_pubsub_allchannels: bool,
     /// ACL LOG entries kept; older ones are dropped. Default 128.
     pub acllog_max_len: u64,
+    // ---- admin-http (issue 8); units, defaults and limits in the settings table ----
+    /// Admin HTTP port (/metrics, /healthz, /readyz); 0 = off.
+    pub admin_port: u16,
+    /// Address of the admin HTTP port.
+    pub admin_bind: String,
+    /// Microseconds from which a command goes to SLOWLOG; negative = none.
+    pub slowlog_log_slower_than: i64,
+    /// SLOWLOG entries kept.
+    pub slowlog_max_len: u64,
+    /// Milliseconds from which the latency monitor records a command; 0 = off.
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms on or off.
+    pub latency_tracking: bool,
+    /// Percentiles INFO latencystats prints.
+    pub latency_tracking_info_percentiles: Vec<f64>,
+    /// Per-channel subscriber series in /metrics (top N); 0 = none.
+    pub metrics_top_channels: u64,
 }
 
 impl Default for Config {
@@ -147,6 +168,8 @@ impl Default for Config {
             worker_threads: 0,
             shutdown_timeout: 0,
             max_subscriptions_per_client: 0,
+            unixsocket: None,
+            unixsocketperm: 0,
             protected_mode: false,
             shutdown_delay: 0,
             log_format: String::new(),
@@ -160,6 +183,14 @@ impl Default for Config {
             aclfile: None,
             acl_pubsub_allchannels: false,
             acllog_max_len: 0,
+            admin_port: 0,
+            admin_bind: String::new(),
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
+            latency_monitor_threshold: 0,
+            latency_tracking: false,
+            latency_tracking_info_percentiles: Vec::new(),
+            metrics_top_channels: 0,
         };
         for s in settings::SETTINGS {
             if let Err(e) = (s.set)(&mut c, s.default) {
@@ -514,6 +545,22 @@ mod tests {
         );
         let e = c.apply("user", "bob on").unwrap_err();
         assert_eq!(e.0, "'user': Duplicate user 'bob' found");
+    }
+
+    #[test]
+    fn unixsocketperm_is_octal_up_to_777() {
+        let mut c = Config::default();
+        c.apply("unixsocketperm", "700").unwrap();
+        assert_eq!(c.unixsocketperm, 0o700);
+        c.apply("unixsocketperm", "0770").unwrap();
+        assert_eq!(c.unixsocketperm, 0o770);
+        for bad in ["8", "1777", "-1", "+7", "x", ""] {
+            assert!(c.apply("unixsocketperm", bad).is_err(), "{bad}");
+        }
+        c.apply("unixsocket", "/tmp/r.sock").unwrap();
+        assert_eq!(c.unixsocket.as_deref(), Some("/tmp/r.sock"));
+        c.apply("unixsocket", "").unwrap();
+        assert_eq!(c.unixsocket, None);
     }
 
     #[test]

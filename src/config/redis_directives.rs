@@ -205,8 +205,6 @@ const REDIS_ONLY: &[&str] = &[
     "tls-session-cache-timeout",
     "tls-session-caching",
     "tracking-table-max-keys",
-    "unixsocket",
-    "unixsocketperm",
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",

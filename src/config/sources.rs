@@ -177,6 +177,14 @@ impl Loaded {
                 }
                 (None, None) => continue,
             };
+            if is_service_link(&value.1, &value.0) {
+                self.warnings.push(format!(
+                    "{}={} looks like a Kubernetes/Docker service link (a Service or link \
+                     named 'respub'), not a setting: ignored",
+                    value.1, value.0
+                ));
+                continue;
+            }
             (s.set)(&mut self.config, &value.0)
                 .map_err(|e| ConfigError(format!("{}: '{}': {e}", value.1, s.name)))?;
             self.origins.insert(s.name, Origin::Env(value.1));
@@ -186,7 +194,9 @@ impl Loaded {
                 let n = s.env_name();
                 *k == n || *k == format!("{n}_FILE")
             });
-            if k.starts_with("RESPUB_") && !known && !TOOL_VARIABLES.contains(&k.as_str()) {
+            let link = k.starts_with("RESPUB_SERVICE_") || k.starts_with("RESPUB_PORT_");
+            if k.starts_with("RESPUB_") && !known && !link && !TOOL_VARIABLES.contains(&k.as_str())
+            {
                 self.warnings.push(format!(
                     "environment variable {k} is not a respub setting: ignored"
                 ));
@@ -228,6 +238,13 @@ impl Loaded {
         }
         out
     }
+}
+
+/// Kubernetes gives every pod `<SERVICE>_PORT=tcp://10.0.0.1:6379` (and `_SERVICE_HOST`,
+/// `_PORT_6379_TCP...`) for each Service in its namespace, Docker links do the same: a
+/// Service named `respub` would otherwise set `port` to a URL and stop the start.
+fn is_service_link(var: &str, value: &str) -> bool {
+    var == "RESPUB_PORT" && (value.starts_with("tcp://") || value.starts_with("udp://"))
 }
 
 /// `RESPUB_*` variables read by respub's test and bench tools, not by the server.
@@ -300,6 +317,19 @@ mod tests {
             ("RESPUB_REQUIREPASS_FILE".to_string(), s.to_string()),
         ];
         assert!(load(&[], &env).unwrap_err().0.contains("both"));
+        let l = loaded(
+            &[],
+            &[
+                ("RESPUB_PORT", "tcp://10.0.0.7:6379"),
+                ("RESPUB_SERVICE_HOST", "10.0.0.7"),
+                ("RESPUB_PORT_6379_TCP", "tcp://10.0.0.7:6379"),
+            ],
+        );
+        assert_eq!(
+            l.config.port, 6379,
+            "a Kubernetes service link is not a port"
+        );
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
         let env = vec![("RESPUB_PORT".to_string(), "http".to_string())];
         let e = load(&[], &env).unwrap_err();
         assert!(

@@ -27,7 +27,11 @@
 //!    found pending. That happens under the pending set's lock, and the driver's wake
 //!    (step 1) takes the same lock, so a wake can never be lost between "found
 //!    nothing" and "released". A connection that stops reading (output paused, closing,
-//!    shutting down) releases its stamp too, and so does its cleanup guard.
+//!    shutting down) releases its stamp too, and so does its cleanup guard, which also
+//!    retires the stamp: the I/O driver may have collected the connection's read waker
+//!    just before the connection read EOF and left, and call it afterwards; a retired
+//!    stamp ignores that wake (a stamp taken then would never be released, and every
+//!    later mutation would wait behind it for ever).
 //! 5. **Wait your turn.** Before a command that reads or changes who is subscribed
 //!    (SUBSCRIBE and UNSUBSCRIBE families, RESET, EXEC: mutations; PUBLISH, SPUBLISH,
 //!    PUBSUB: observations) a connection declares which kind it is about to run and
@@ -39,9 +43,16 @@
 //!    a run of observers). Once allowed, a connection stays allowed until its stamp
 //!    changes: tickets only grow, so no newcomer can get in front of it.
 //!
+//! 6. **Held by CLIENT PAUSE.** A command the pause holds keeps its connection's stamp,
+//!    marked held: nobody waits for a held entry (a paused client runs nothing, and Redis
+//!    lets everyone else go on). When the pause ends, `Sequencer::unhold_all` clears
+//!    every mark under the one lock, before any held task is woken, so held commands
+//!    take effect in the order they arrived in, whichever task the runtime wakes first.
+//!
 //! Deadlock is impossible: a connection only waits for lower tickets, and the lowest
-//! never waits. The cost is one short global lock per read event (not per delivery, not
-//! per command), and a check once per read batch for connections that run ordered
+//! never waits (held entries are skipped, and a held connection waits for nobody). The
+//! cost is one short global lock per read event (not per delivery, not per command),
+//! and a check once per read batch for connections that run ordered
 //! commands. A connection's class is what it reached first in its batch: one that
 //! pipelines PUBLISH and then SUBSCRIBE in one read is an observer until it reaches the
 //! SUBSCRIBE, so a later observer may pass it in between.
@@ -60,11 +71,11 @@
 //!   tries, 0 misses in 16,000 with it and 1 in 15,000 without; the stress test's
 //!   fenced tries, 1-3 per 4,000 with it and 0 in 16,000 without. It was taken out.
 
+use crate::transport::Stream;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use tokio::net::TcpStream;
 
 /// What a pending connection is known to be about to do (step 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +94,9 @@ struct Entry {
     class: Class,
     /// Set while the connection waits for its turn.
     waiting: Option<Waker>,
+    /// Its command is held by CLIENT PAUSE: nobody waits for it until the pause ends
+    /// (`Sequencer::unhold_all`), then it is back in its place.
+    held: bool,
 }
 
 type Pending = BTreeMap<(u64, u64), Entry>;
@@ -109,6 +123,17 @@ impl Sequencer {
     pub fn pending(&self) -> usize {
         self.lock().len()
     }
+
+    /// CLIENT PAUSE ended: every held command is back in its place, all at once, so
+    /// held commands take effect in the order they arrived in whichever task wakes
+    /// first.
+    pub fn unhold_all(&self) {
+        let mut pending = self.lock();
+        for e in pending.values_mut() {
+            e.held = false;
+        }
+        wake_runnable(&mut pending);
+    }
 }
 
 /// Whether a command of `class` at `key` may run now: a mutation waits for every
@@ -117,19 +142,24 @@ impl Sequencer {
 fn may_run(pending: &Pending, key: (u64, u64), class: Class) -> bool {
     pending
         .range(..key)
-        .all(|(_, e)| class == Class::Observer && e.class == Class::Observer)
+        .all(|(_, e)| e.held || (class == Class::Observer && e.class == Class::Observer))
 }
 
 /// Wakes the waiting connections that may run now (called after any change): the
 /// first entry, and observers behind a run of observers. Nothing past the first
 /// non-observer can run, so the walk stops there.
 fn wake_runnable(pending: &mut Pending) {
-    for (i, entry) in pending.values_mut().enumerate() {
-        if i == 0 || entry.class == Class::Observer {
+    let mut first = true;
+    for entry in pending.values_mut() {
+        if entry.held {
+            continue;
+        }
+        if first || entry.class == Class::Observer {
             if let Some(w) = entry.waiting.take() {
                 w.wake();
             }
         }
+        first = false;
         if entry.class != Class::Observer {
             break;
         }
@@ -146,6 +176,8 @@ pub struct Stamp {
     ticket: AtomicU64,
     /// The task's own waker, which `ReadWaker` forwards to.
     task: Mutex<Option<Waker>>,
+    /// The connection is gone (`retire`); written and read under the sequencer's lock.
+    retired: AtomicBool,
 }
 
 impl Stamp {
@@ -155,6 +187,7 @@ impl Stamp {
             id,
             ticket: AtomicU64::new(0),
             task: Mutex::new(None),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -167,6 +200,7 @@ impl Stamp {
             let entry = Entry {
                 class: Class::Unknown,
                 waiting: None,
+                held: false,
             };
             pending.insert((ticket, self.id), entry);
         }
@@ -178,7 +212,7 @@ impl Stamp {
     /// Step 1: stamps the connection unless it already holds a (lower) stamp.
     fn on_wake(&self) {
         let mut pending = self.seq.lock();
-        if self.ticket.load(Relaxed) == 0 {
+        if self.ticket.load(Relaxed) == 0 && !self.retired.load(Relaxed) {
             let t = self.seq.ticket();
             self.set(&mut pending, t);
         }
@@ -190,6 +224,20 @@ impl Stamp {
         if self.ticket.load(Relaxed) == 0 {
             self.on_wake();
         }
+    }
+
+    /// CLIENT PAUSE holds this connection's command of `class`: it keeps its place,
+    /// but nobody waits for it until `Sequencer::unhold_all`.
+    pub fn hold_for_pause(&self, class: Class) {
+        self.hold();
+        let mut pending = self.seq.lock();
+        let key = (self.ticket.load(Relaxed), self.id);
+        if let Some(e) = pending.get_mut(&key) {
+            e.held = true;
+            e.class = class;
+            e.waiting = None;
+        }
+        wake_runnable(&mut pending);
     }
 
     /// Step 3: a ticket for the bytes that arrive after the read that just returned.
@@ -213,6 +261,15 @@ impl Stamp {
         }
     }
 
+    /// The connection is gone: releases the stamp for good. A wake that arrives later
+    /// (a read waker the I/O driver collected before the stream was dropped) stamps
+    /// nothing (step 4).
+    pub fn retire(&self) {
+        let mut pending = self.seq.lock();
+        self.retired.store(true, Relaxed);
+        self.set(&mut pending, 0);
+    }
+
     /// Step 5: whether a command of `class` may run now. If not, `waker` is woken when
     /// that may have changed. Declaring the class also lets others behind this
     /// connection know what it is about to do.
@@ -223,7 +280,7 @@ impl Stamp {
             // Not reading (cannot happen for a command just read); wait for everyone.
             return pending
                 .values()
-                .all(|e| class == Class::Observer && e.class == Class::Observer);
+                .all(|e| e.held || (class == Class::Observer && e.class == Class::Observer));
         }
         let key = (mine, self.id);
         let changed = match pending.get_mut(&key) {
@@ -256,7 +313,7 @@ impl Stamp {
     /// step 4) when there is nothing to read.
     pub fn poll_read_ready(
         self: &Arc<Self>,
-        stream: &TcpStream,
+        stream: &Stream,
         cx: &mut Context<'_>,
         waker: &Waker,
     ) -> Poll<std::io::Result<()>> {
@@ -339,6 +396,27 @@ mod tests {
     }
 
     #[test]
+    fn a_wake_after_the_connection_left_stamps_nothing() {
+        // The I/O driver collected A's read waker, A read EOF and left, then the driver
+        // called the waker. Before `retire`, that stamp stayed for ever and B's
+        // SUBSCRIBE never ran (tests/unix_socket.rs found it as a hung PUBLISH).
+        let seq = Arc::new(Sequencer::default());
+        let a = Stamp::new(seq.clone(), 1);
+        let b = Stamp::new(seq.clone(), 2);
+        let late = a.read_waker();
+        a.on_wake();
+        a.retire();
+        late.wake_by_ref();
+        assert_eq!(
+            seq.pending(),
+            0,
+            "the late wake stamped a connection that left"
+        );
+        b.on_wake();
+        assert!(b.try_turn(Class::Mutator, None));
+    }
+
+    #[test]
     fn a_second_wake_keeps_the_first_stamp() {
         let seq = Arc::new(Sequencer::default());
         let a = Stamp::new(seq.clone(), 1);
@@ -385,6 +463,28 @@ mod tests {
         assert!(s.try_turn(Class::Mutator, None));
         s.release();
         assert!(p3.try_turn(Class::Observer, None));
+    }
+
+    #[test]
+    fn a_held_command_blocks_nobody_until_unhold_then_keeps_its_place() {
+        let seq = Arc::new(Sequencer::default());
+        let a = Stamp::new(seq.clone(), 1);
+        let b = Stamp::new(seq.clone(), 2);
+        a.on_wake();
+        b.on_wake();
+        a.hold_for_pause(Class::Mutator);
+        assert!(
+            b.try_turn(Class::Mutator, None),
+            "a paused client holds nobody back"
+        );
+        seq.unhold_all();
+        assert!(
+            !b.try_turn(Class::Observer, None),
+            "once the pause ends, A's earlier command goes first"
+        );
+        assert!(a.try_turn(Class::Mutator, None));
+        a.release();
+        assert!(b.try_turn(Class::Observer, None));
     }
 
     #[test]

@@ -4,11 +4,11 @@
 
 use super::outbox::{CloseReason, Outbox};
 use super::session::Subscriptions;
+use crate::transport::Peer;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{
-    AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
 };
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
@@ -24,8 +24,10 @@ pub struct Names {
 #[derive(Debug)]
 pub struct Client {
     pub id: u64,
-    pub addr: SocketAddr,
-    pub laddr: SocketAddr,
+    /// The peer (CLIENT LIST `addr=`).
+    pub addr: Peer,
+    /// This end (CLIENT LIST `laddr=`).
+    pub laddr: Peer,
     pub fd: i32,
     pub created: Instant,
     pub outbox: Arc<Outbox>,
@@ -55,10 +57,17 @@ pub struct Client {
     /// connection's task) can see what this client holds (`crate::acl`, Revocation).
     /// Written by this client's task only.
     pub subscriptions: Mutex<Subscriptions>,
+    // Hooks added by the admin-cmds branch (issue 8), for CLIENT LIST.
+    /// A MONITOR client (flag O).
+    pub monitor: AtomicBool,
+    /// CLIENT TRACKING: -1 off, else the redirect id (0: none) (flag t, `redir=`).
+    pub tracking_redir: AtomicI64,
+    /// CLIENT TRACKING BCAST (flag B).
+    pub tracking_bcast: AtomicBool,
 }
 
 impl Client {
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Self {
+    pub fn new(id: u64, addr: Peer, laddr: Peer, fd: i32) -> Self {
         Client {
             id,
             addr,
@@ -80,6 +89,9 @@ impl Client {
             argv_mem: AtomicU64::new(0),
             user: Mutex::new(Bytes::from_static(b"default")),
             subscriptions: Mutex::default(),
+            monitor: AtomicBool::new(false),
+            tracking_redir: AtomicI64::new(-1),
+            tracking_bcast: AtomicBool::new(false),
         }
     }
 

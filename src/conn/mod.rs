@@ -1,7 +1,7 @@
-//! One task per connection: it owns the socket, the client's protocol version and its
-//! subscriptions. It reads and decodes requests, runs them through `cmd`, and writes
-//! whatever the outbox holds (its own replies and publishers' deliveries) with
-//! vectored writes. Reading, writing and outbox events are awaited in one `select!`, so
+//! One task per connection: it owns the stream (a `transport::Stream`, whatever the
+//! wire), the client's protocol version and its subscriptions. It reads and decodes
+//! requests, runs them through `cmd`, and writes whatever the outbox holds (its own
+//! replies and publishers' deliveries) with vectored writes. Reading, writing and outbox events are awaited in one `select!`, so
 //! an idle connection is one small future with no buffers.
 //!
 //! Ordering: within the connection, `outbox` (its module doc lists the rules) decides
@@ -24,6 +24,7 @@ use crate::error::{protocol_error_text, ConnError};
 use crate::registry::Namespace;
 use crate::resp::{Decoder, Encoder, Proto, ProtocolError};
 use crate::server::Shared;
+use crate::transport::Stream;
 use arrival::{Class, Stamp};
 use bytes::{Buf, Bytes, BytesMut};
 use client::Client;
@@ -34,7 +35,6 @@ use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::Waker;
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -89,6 +89,8 @@ struct Conn {
     order_ok: Option<Class>,
     /// The class of the set-aside command while it waits for its turn.
     waiting_turn: Option<Class>,
+    /// The set-aside command is held by CLIENT PAUSE (its stamp stays, marked held).
+    paused: bool,
     /// The protocol the outbox encodes deliveries in.
     outbox_resp3: bool,
     /// Counted in `Shared::readers` (cleared once it stops running commands).
@@ -112,7 +114,7 @@ struct Conn {
 /// Runs one connection to its end and removes every trace of it.
 pub async fn serve(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    stream: Stream,
     client: Arc<Client>,
     stamp: Arc<Stamp>,
     token: CancellationToken,
@@ -126,6 +128,7 @@ pub async fn serve(
         deferred: None,
         order_ok: None,
         waiting_turn: None,
+        paused: false,
         outbox_resp3: false,
         reader: true,
         released: false,
@@ -152,7 +155,7 @@ pub async fn serve(
         conn.drain_on_shutdown(&stream).await;
     }
     let id = conn.client.id;
-    let peer = conn.client.addr;
+    let peer = conn.client.addr.clone();
     match &end {
         Ok(End::Outbox(CloseReason::OutputLimit)) => {
             conn.shared
@@ -184,14 +187,11 @@ pub async fn serve(
 }
 
 impl Conn {
-    async fn run(
-        &mut self,
-        stream: &TcpStream,
-        token: &CancellationToken,
-    ) -> Result<End, ConnError> {
+    async fn run(&mut self, stream: &Stream, token: &CancellationToken) -> Result<End, ConnError> {
         let outbox = self.client.outbox.clone();
         let stamp = self.stamp.clone();
         let read_waker = self.read_waker.clone();
+        let shared = self.shared.clone();
         loop {
             let want_write = !self.writing.is_empty() || outbox.has_data();
             if self.session.close_after_reply && !want_write {
@@ -206,6 +206,7 @@ impl Conn {
             }
             let more = read_ok && self.more_input;
             let waiting = self.waiting_turn;
+            let paused = self.paused;
             tokio::select! {
                 biased;
                 _ = token.cancelled() => return Ok(End::Shutdown),
@@ -239,12 +240,19 @@ impl Conn {
                     self.waiting_turn = None;
                     self.after_input()?;
                 }
+                // The pause that held the set-aside command ended: it runs now, at the
+                // place in arrival order it had when it was held.
+                _ = shared.pause.wait_end(), if paused => {
+                    self.paused = false;
+                    self.order_ok = None;
+                    self.after_input()?;
+                }
             }
         }
     }
 
     /// Reads what the socket has and runs every complete command. Ok(false) on EOF.
-    fn read(&mut self, stream: &TcpStream) -> Result<bool, ConnError> {
+    fn read(&mut self, stream: &Stream) -> Result<bool, ConnError> {
         // Readiness may have been set while the task ran, without a wake to stamp it.
         self.stamp.hold();
         self.order_ok = None;
@@ -373,11 +381,12 @@ impl Conn {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    Encoder::new(&mut self.out.buf, self.session.proto)
-                        .error(&protocol_error_text(e));
+                    let text = protocol_error_text(e);
+                    Encoder::new(&mut self.out.buf, self.session.proto).error(&text);
                     self.session.close_after_reply = true;
                     self.client.outbox.seal();
-                    self.shared.stats.error_replies.fetch_add(1, Relaxed);
+                    // Counted as an `ERR` error reply, as redis-server 7.0.15 does.
+                    self.shared.stats.record_error(&text);
                     return Err(e);
                 }
             }
@@ -403,6 +412,22 @@ impl Conn {
             // Tests prove that a panicking connection task leaks nothing (see Drop).
             panic!("respub-debug-panic: a test asked this connection task to panic");
         }
+        if self.shared.pause.active()
+            && cmd::held_by_pause(&self.shared, &self.session, &found, &args)
+        {
+            // CLIENT PAUSE: set aside like a command waiting for its turn. It keeps its
+            // place in arrival order, but nobody waits for it while the pause lasts
+            // (Redis lets everyone else go on); the pause's end puts it back.
+            let class = match &found {
+                Ok(spec) if spec.observes() => Class::Observer,
+                Ok(spec) if spec.ordered() => Class::Mutator,
+                _ => Class::Unknown,
+            };
+            self.stamp.hold_for_pause(class);
+            self.paused = true;
+            self.deferred = Some(args);
+            return false;
+        }
         if let Ok(spec) = &found {
             if spec.ordered() {
                 let class = if spec.observes() {
@@ -425,7 +450,7 @@ impl Conn {
             }
         }
         self.batch_commands += 1;
-        let was_pubsub = self.session.subs.total() > 0;
+        let was_pubsub = self.pubsub_limits();
         let mut ctx = Ctx {
             shared: &self.shared,
             client: &self.client,
@@ -438,7 +463,7 @@ impl Conn {
         }
         let resp3 = self.session.proto == Proto::Resp3;
         let switch_resp3 = (resp3 != self.outbox_resp3).then_some(resp3);
-        let pubsub = self.session.subs.total() > 0;
+        let pubsub = self.pubsub_limits();
         if self.session.corked || switch_resp3.is_some() || was_pubsub || pubsub {
             // The outbox's ordering rules, applied once the reply is complete.
             self.session.corked = false;
@@ -461,7 +486,7 @@ impl Conn {
         if !self.out.buf.is_empty() {
             let finish = Finish {
                 switch_resp3: None,
-                pubsub: self.session.subs.total() > 0,
+                pubsub: self.pubsub_limits(),
             };
             self.client.outbox.finish_command(
                 &mut self.out.buf,
@@ -477,14 +502,21 @@ impl Conn {
         }
     }
 
+    /// Whether the subscriber output limits apply: subscriptions, or MONITOR (a monitor
+    /// is bounded like a subscriber, so a slow one is dropped rather than grow).
+    fn pubsub_limits(&self) -> bool {
+        self.session.subs.total() > 0 || self.session.monitor
+    }
+
     /// Whether the connection takes more commands now (not closing, not paused).
     fn read_allowed(&self) -> bool {
-        !self.session.close_after_reply
+        !self.paused
+            && !self.session.close_after_reply
             && self.client.outbox.queued() < self.shared.reply_pause_bytes.load(Relaxed)
     }
 
     /// Writes as much as the socket takes without blocking.
-    fn flush(&mut self, stream: &TcpStream) -> Result<(), ConnError> {
+    fn flush(&mut self, stream: &Stream) -> Result<(), ConnError> {
         loop {
             if self.writing.is_empty() {
                 self.client.outbox.take_into(&mut self.writing);
@@ -532,6 +564,7 @@ impl Conn {
         self.stamp.release();
         self.deferred = None;
         self.waiting_turn = None;
+        self.paused = false;
         if std::mem::take(&mut self.reader) && self.shared.readers.fetch_sub(1, Relaxed) == 1 {
             self.shared.quiesced.notify_waiters();
         }
@@ -540,7 +573,7 @@ impl Conn {
     /// On shutdown: keeps writing until every connection has stopped running commands
     /// (so a message whose PUBLISH was acknowledged before shutdown reaches subscribers
     /// still connected) and this outbox is empty, within `shutdown-timeout`.
-    async fn drain_on_shutdown(&mut self, stream: &TcpStream) {
+    async fn drain_on_shutdown(&mut self, stream: &Stream) {
         let limit = std::time::Duration::from_secs(self.shared.shutdown_timeout());
         let outbox = self.client.outbox.clone();
         let shared = self.shared.clone();
@@ -613,7 +646,10 @@ impl Conn {
     }
 
     fn finish_release(&mut self) {
+        self.shared.monitors.remove(self.client.id);
         self.stop_reading();
+        // A read wake already on its way must not stamp a connection that is gone.
+        self.stamp.retire();
         self.client.outbox.close(CloseReason::Shutdown);
         self.shared.clients.remove(self.client.id);
         self.released = true;

@@ -346,6 +346,27 @@ impl Outbox {
         open
     }
 
+    /// Queues pre-encoded bytes that belong to no subscription (a MONITOR line) under
+    /// the same limits as a delivery. Not held by a cork: the line describes a command
+    /// that already ran, before this client's running command ends (rule 1).
+    pub fn try_push_raw(&self, bytes: &Bytes, limits: &Limits) -> bool {
+        let (waker, open);
+        {
+            let mut inner = self.lock();
+            if inner.closed.is_some() || inner.sealed {
+                return inner.closed.is_none();
+            }
+            inner.data.copy(&[], false, bytes);
+            inner.queued += bytes.len() as u64;
+            waker = self.after_push(&mut inner, limits);
+            open = inner.closed.is_none();
+        }
+        if let Some(w) = waker {
+            w.wake();
+        }
+        open
+    }
+
     /// Limit check and wake decision after bytes were added; returns a waker to wake
     /// once the lock is released.
     fn after_push(&self, inner: &mut Inner, limits: &Limits) -> Option<Waker> {

@@ -81,6 +81,26 @@ pub struct Session {
     /// The outbox was corked by the running command (`Ctx::cork`); the connection
     /// uncorks it when the command ends.
     pub corked: bool,
+    /// CLIENT TRACKING state (None: off). There are no keys, so nothing is ever
+    /// invalidated; the state is kept for TRACKINGINFO / GETREDIR / CACHING.
+    pub tracking: Option<Tracking>,
+    /// The client is a monitor (MONITOR, until RESET or disconnect).
+    pub monitor: bool,
+}
+
+/// CLIENT TRACKING ON options, as Redis keeps them.
+#[derive(Debug, Default, Clone)]
+pub struct Tracking {
+    /// Client id invalidations would go to; 0 for this connection.
+    pub redirect: i64,
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    pub noloop: bool,
+    /// CLIENT CACHING YES/NO for the next command.
+    pub caching: bool,
+    /// BCAST prefixes, sorted (Redis keeps them in a radix tree).
+    pub prefixes: std::collections::BTreeSet<Bytes>,
 }
 
 impl Session {

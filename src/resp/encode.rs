@@ -118,19 +118,6 @@ impl<'a> Encoder<'a> {
         put_bulk(self.buf, data);
     }
 
-    /// A double: `,<n>` in RESP3, a bulk string in RESP2 (Redis addReplyDouble).
-    pub fn double(&mut self, n: f64) {
-        let text = format!("{n}");
-        match self.proto {
-            Proto::Resp2 => self.bulk(text.as_bytes()),
-            Proto::Resp3 => {
-                self.buf.extend_from_slice(b",");
-                self.buf.extend_from_slice(text.as_bytes());
-                self.buf.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-
     /// A null: `$-1` in RESP2, `_` in RESP3.
     pub fn null(&mut self) {
         match self.proto {
@@ -172,6 +159,18 @@ impl<'a> Encoder<'a> {
         match self.proto {
             Proto::Resp2 => put_int_line(self.buf, b'*', len as i64),
             Proto::Resp3 => put_int_line(self.buf, b'>', len as i64),
+        }
+    }
+
+    /// A double (`,text`); RESP2 sees a bulk string. `text` is already formatted.
+    pub fn double(&mut self, text: &str) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text.as_bytes()),
+            Proto::Resp3 => {
+                self.buf.put_u8(b',');
+                self.buf.extend_from_slice(text.as_bytes());
+                self.buf.extend_from_slice(b"\r\n");
+            }
         }
     }
 

@@ -52,7 +52,7 @@ if ! CLIENTS_PORT=$("$CLIENTS_CTL" start main); then
     echo "clients: 0 passed, 1 failed"
     exit 1
 fi
-export CLIENTS_HOST=127.0.0.1 CLIENTS_PORT
+export CLIENTS_HOST=127.0.0.1 CLIENTS_PORT CLIENTS_SOCKET="$CLIENTS_STATE/main.sock"
 echo "run.sh: $server ($CLIENTS_BIN) on 127.0.0.1:$CLIENTS_PORT"
 
 total_pass=0 total_fail=0 summary=()

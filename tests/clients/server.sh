@@ -11,7 +11,8 @@
 #   server.sh stopall             every instance in CLIENTS_STATE (run.sh's trap calls this)
 #
 # Environment (run.sh exports it): CLIENTS_SERVER=redis|respub, CLIENTS_BIN=/path/to/binary,
-# CLIENTS_STATE=directory holding NAME.pid / NAME.port / NAME.pass / NAME.log.
+# CLIENTS_STATE=directory holding NAME.pid / NAME.port / NAME.pass / NAME.log and the
+# instance's Unix socket NAME.sock.
 # Only processes whose PID is recorded here are ever signalled, and only after checking
 # that the PID still runs our binary (PIDs get reused).
 set -euo pipefail
@@ -55,7 +56,10 @@ ours() { # PID still alive and still our server binary?
 
 launch() {
     local name=$1 port=$2 pass=$3
-    local args=(--port "$port" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning)
+    # Every instance also listens on a Unix socket, NAME.sock (suites that test
+    # `unix_socket_path=` and the like connect there).
+    local args=(--port "$port" --bind 127.0.0.1 --unixsocket "$CLIENTS_STATE/$name.sock"
+        --save '' --appendonly no --loglevel warning)
     [[ -n "$pass" ]] && args+=(--requirepass "$pass")
     if [[ "$CLIENTS_SERVER" == redis ]]; then
         args+=(--daemonize no --dir "$CLIENTS_STATE")

@@ -1,10 +1,11 @@
 """redis-py (sync and asyncio, RESP2 and RESP3) against the server under test.
 
-Used the way redis-py users use it: Redis(...).pubsub(), get_message(timeout=...),
+Used the way redis-py users use it: Redis(...).pubsub(), get_message(timeout=...), monitor(),
 run_in_thread, pipeline(), health_check_interval, Retry for reconnects.
 Prints `redis-py: N passed, M failed` last; exits 1 on any failure.
 
-Environment (set by ../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL (server.sh).
+Environment (set by ../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL (server.sh),
+CLIENTS_SOCKET (the same server's Unix socket).
 """
 
 import asyncio
@@ -27,6 +28,7 @@ from redis.retry import Retry
 HOST = os.environ.get("CLIENTS_HOST", "127.0.0.1")
 PORT = int(os.environ["CLIENTS_PORT"])
 CTL = os.environ["CLIENTS_CTL"]
+SOCKET = os.environ.get("CLIENTS_SOCKET")  # checked by the unix socket tests, never skipped
 TEST_TIMEOUT = 60  # seconds per test, enforced by SIGALRM / asyncio.wait_for
 WAIT = 5.0  # seconds any single expected event may take
 
@@ -574,6 +576,85 @@ async def async_fanout_50_subscribers_5_publishers():
         eq(await p.get_message(timeout=0.01), None, "no extra message")
         await p.aclose()
         await r.aclose()
+
+
+# --------------------------------------------------------------------------- unix socket
+
+
+def unix_socket():
+    if not SOCKET:
+        raise AssertionError("CLIENTS_SOCKET is not set: run this suite through ../run.sh")
+    return SOCKET
+
+
+def check_unix_client_info(info, sock):
+    """CLIENT INFO of a Unix-socket client, as redis-server prints it."""
+    eq(info["addr"], f"{sock}:0", "addr")
+    eq(info["laddr"], f"{sock}:0", "laddr")
+    eq("U" in info["flags"], True, f"flag U in {info['flags']!r}")
+
+
+@both_protocols
+def unix_socket_subscriber_tcp_publisher(proto):
+    # redis.Redis(unix_socket_path=...): the documented way to use a Unix socket.
+    sock = unix_socket()
+    u = redis.Redis(unix_socket_path=sock, protocol=proto, socket_timeout=10)
+    eq(u.ping(), True, "PING over the socket")
+    check_unix_client_info(u.client_info(), sock)
+    p = u.pubsub()
+    p.subscribe("py.unix.ch")
+    eq(next_msg(p), msg("subscribe", b"py.unix.ch", 1), "confirmation")
+    t = client(proto)
+    eq(t.publish("py.unix.ch", b"over tcp"), 1, "TCP PUBLISH reaches the Unix subscriber")
+    eq(next_msg(p), msg("message", b"py.unix.ch", b"over tcp"), "delivery")
+    eq(u.publish("py.unix.ch", b"over unix"), 1, "Unix PUBLISH")
+    eq(next_msg(p), msg("message", b"py.unix.ch", b"over unix"), "delivery")
+    eq(len([c for c in t.client_list() if c["addr"] == f"{sock}:0"]), 2,
+       "CLIENT LIST from TCP shows both Unix clients")
+    p.close()
+    u.close()
+    t.close()
+
+
+@both_protocols
+async def async_unix_socket_pubsub(proto):
+    sock = unix_socket()
+    u = redis.asyncio.Redis(unix_socket_path=sock, protocol=proto, socket_timeout=10)
+    check_unix_client_info(await u.client_info(), sock)
+    p = u.pubsub()
+    await p.psubscribe("apy.unix.*")
+    eq(await anext_msg(p), msg("psubscribe", b"apy.unix.*", 1))
+    t = aclient(proto)
+    eq(await t.publish("apy.unix.x", b"hi"), 1)
+    eq(await anext_msg(p), msg("pmessage", b"apy.unix.x", b"hi", b"apy.unix.*"))
+    await p.aclose()
+    await u.aclose()
+    await t.aclose()
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+@both_protocols
+def monitor_shows_other_clients_commands(proto):
+    """r.monitor(), as operators use it to watch pub/sub traffic: each command another
+    client runs, parsed by redis-py's own Monitor (time, db, address, quoted args)."""
+    r = client(proto)
+    other = client(proto)
+    other.ping()  # its handshake (HELLO, CLIENT SETINFO) happens before the monitor starts
+    with r.monitor() as m:
+        eq(other.publish("py.mon", 'say "hi"\n'), 0, "PUBLISH while monitored")
+        got = m.next_command()
+        eq(got["command"], 'PUBLISH py.mon say "hi"\\n', "command as redis-py parses it")
+        eq(got["db"], 0, "db")
+        eq(got["client_type"], "tcp", "client type")
+        eq(got["client_address"], "127.0.0.1", "client address")
+        if abs(got["time"] - time.time()) > 60:
+            raise AssertionError(f"monitor time {got['time']} is not now")
+        other.execute_command("SELECT", 1)
+        eq(m.next_command()["command"], "SELECT 1", "SELECT")
+    r.close()
+    other.close()
 
 
 # --------------------------------------------------------------------------- runner
