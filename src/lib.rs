@@ -22,6 +22,7 @@
 //! - [`admin`] is the optional HTTP port: Prometheus `/metrics`, `/healthz`, `/readyz`.
 //! - [`stats`] holds the counters, per-command histograms, SLOWLOG and latency monitor.
 
+pub mod acl;
 pub mod admin;
 pub mod bind;
 pub mod cmd;

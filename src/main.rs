@@ -73,7 +73,10 @@ async fn serve(loaded: Loaded) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             error!("{e}");
-            error!("Failed listening, aborting.");
+            // InvalidInput: the ACL users did not load; nothing was bound.
+            if e.kind() != std::io::ErrorKind::InvalidInput {
+                error!("Failed listening, aborting.");
+            }
             return ExitCode::FAILURE;
         }
     };

@@ -34,6 +34,8 @@ pub struct Shared {
     /// `max-subscriptions-per-client` (0 = none), read by every subscribe.
     pub max_subscriptions: AtomicU64,
     pub registry: Registry,
+    /// ACL users, the ACL LOG and denial counters.
+    pub acl: crate::acl::Acl,
     pub clients: ClientTable,
     pub stats: Stats,
     pub started: Instant,
@@ -67,7 +69,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, config_file: Option<ConfigFile>) -> Self {
+    pub fn new(config: Config, config_file: Option<ConfigFile>, acl: crate::acl::Acl) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -97,6 +99,7 @@ impl Shared {
             draining: AtomicBool::new(false),
             config: RwLock::new(config),
             registry: Registry::new(),
+            acl,
             clients: ClientTable::default(),
             stats,
             started: Instant::now(),
@@ -130,11 +133,15 @@ impl Shared {
             .clone()
     }
 
-    /// Protected mode: while the default user has no password, only loopback (and unix
+    /// Protected mode: while the `default` user is `nopass`, only loopback (and unix
     /// socket) clients are served (Redis 7 `clientAcceptHandler`).
     pub fn protected_refuses(&self, peer: &Peer) -> bool {
-        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
-        c.protected_mode && c.requirepass.is_none() && !peer.is_loopback()
+        let protected = self
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .protected_mode;
+        protected && !peer.is_loopback() && self.acl.default_user().nopass
     }
 
     pub fn databases(&self) -> u64 {
@@ -196,6 +203,13 @@ pub struct Server {
 impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
     pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
+        // ACL errors stop the start before any port is bound.
+        let acl = crate::acl::Acl::from_config(&config).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("Aborting startup because of ACL errors: {e}"),
+            )
+        })?;
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -241,7 +255,7 @@ impl Server {
         } else {
             None
         };
-        let shared = Arc::new(Shared::new(config, config_file));
+        let shared = Arc::new(Shared::new(config, config_file, acl));
         if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
             shared.port.store(addr.port(), Relaxed);
         }

@@ -205,6 +205,11 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                 "client_output_buffer_limit_disconnections",
                 stats.output_limit_disconnections.load(Relaxed)
             );
+            let denied = &shared.acl.denied;
+            w!("acl_access_denied_auth", denied.auth.load(Relaxed));
+            w!("acl_access_denied_cmd", denied.cmd.load(Relaxed));
+            w!("acl_access_denied_key", denied.key.load(Relaxed));
+            w!("acl_access_denied_channel", denied.channel.load(Relaxed));
             // respub's own: clients closed for a malformed request (logged at debug
             // only) and unauthenticated clients closed past 1 KiB of unread replies.
             w!(

@@ -2,8 +2,8 @@
 //! `--flag`, TOML key or `CONFIG SET`) naming one of them is not a typo: it gets one
 //! warning and is otherwise ignored, because it configures a keyspace, persistence,
 //! replication, clustering or process management respub does not have. A few would
-//! silently lower security if ignored (ACL users, an ACL file, a TLS port): those stop
-//! the start instead, until respub implements them (issue 7).
+//! silently lower security if ignored (a TLS port): those stop the start instead, until
+//! respub implements them. ACL users (`user`, `aclfile`) are implemented (`crate::acl`).
 //!
 //! The list is `CONFIG GET *` of redis-server 7.0.15 plus the directives that are not
 //! parameters (`user`, `loadmodule`, `sentinel`) and 7.2's additions (`locale-collate`,
@@ -27,9 +27,6 @@ pub fn disposition(name: &str, value: &str) -> Disposition {
         return Disposition::Unknown;
     }
     match name.as_str() {
-        "user" | "aclfile" => Disposition::Refuse(
-            "ACL users are not implemented yet: refusing to start with every client as the default user",
-        ),
         "tls-port" if value.trim() != "0" => Disposition::Refuse(
             "TLS is not implemented yet: refusing to start without the TLS listener asked for",
         ),
@@ -39,9 +36,6 @@ pub fn disposition(name: &str, value: &str) -> Disposition {
 
 /// Sorted: the directive names.
 const REDIS_ONLY: &[&str] = &[
-    "acl-pubsub-default",
-    "aclfile",
-    "acllog-max-len",
     "active-defrag-cycle-max",
     "active-defrag-cycle-min",
     "active-defrag-ignore-bytes",
@@ -211,7 +205,6 @@ const REDIS_ONLY: &[&str] = &[
     "tls-session-cache-timeout",
     "tls-session-caching",
     "tracking-table-max-keys",
-    "user",
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
@@ -235,10 +228,6 @@ mod tests {
 
     #[test]
     fn security_directives_refuse() {
-        assert!(matches!(
-            disposition("USER", "alice on"),
-            Disposition::Refuse(_)
-        ));
         assert!(matches!(
             disposition("tls-port", "6380"),
             Disposition::Refuse(_)

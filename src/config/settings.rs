@@ -246,6 +246,62 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "aclfile",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "ACL file with one 'user <name> <rules>' line per user, loaded at start and by \
+               ACL LOAD, written by ACL SAVE. Exclusive with 'user' lines, as in Redis.",
+        set: |c, v| {
+            c.aclfile = path_of(v);
+            Ok(())
+        },
+        get: |c| c.aclfile.clone().unwrap_or_default(),
+    },
+    Setting {
+        name: "acl-pubsub-default",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "resetchannels",
+        mutable: true,
+        secret: false,
+        help: "Channels a new ACL user starts with: resetchannels (none, Redis 7's default) \
+               or allchannels. Existing users keep theirs.",
+        set: |c, v| {
+            c.acl_pubsub_allchannels =
+                one_of(v, &["allchannels", "resetchannels"])? == "allchannels";
+            Ok(())
+        },
+        get: |c| {
+            if c.acl_pubsub_allchannels {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .to_string()
+        },
+    },
+    Setting {
+        name: "acllog-max-len",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "128",
+        mutable: true,
+        secret: false,
+        help: "ACL LOG entries kept (denied commands, channels and AUTHs); the oldest are \
+               dropped past it.",
+        set: |c, v| {
+            c.acllog_max_len = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' is not a count"))?;
+            Ok(())
+        },
+        get: |c| c.acllog_max_len.to_string(),
+    },
+    Setting {
         name: "maxclients",
         aliases: &[],
         unit: Unit::Count,

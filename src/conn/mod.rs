@@ -119,7 +119,7 @@ pub async fn serve(
     stamp: Arc<Stamp>,
     token: CancellationToken,
 ) {
-    let authenticated = shared.requirepass().is_none();
+    let authenticated = !shared.acl.default_needs_auth();
     shared.readers.fetch_add(1, Relaxed);
     let mut conn = Conn {
         read_waker: stamp.read_waker(),
