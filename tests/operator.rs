@@ -182,31 +182,15 @@ async fn one_setting_from_all_five_sources_the_later_wins() {
         &log,
     );
     let addr = p.addr();
-    assert_eq!(
-        config_get(addr, "timeout").await,
-        pair("timeout", "5"),
-        "command line wins"
-    );
-    assert_eq!(
-        config_get(addr, "maxclients").await,
-        pair("maxclients", "44"),
-        "env beats redis.conf"
-    );
-    assert_eq!(
-        config_get(addr, "databases").await,
-        pair("databases", "4"),
-        "redis.conf beats TOML"
-    );
-    assert_eq!(
-        config_get(addr, "shutdown-delay").await,
-        pair("shutdown-delay", "7"),
-        "TOML beats the default"
-    );
-    assert_eq!(
-        config_get(addr, "tcp-backlog").await,
-        pair("tcp-backlog", "511"),
-        "default"
-    );
+    for (name, value, why) in [
+        ("timeout", "5", "command line wins"),
+        ("maxclients", "44", "env beats redis.conf"),
+        ("databases", "4", "redis.conf beats TOML"),
+        ("shutdown-delay", "7", "TOML beats the default"),
+        ("tcp-backlog", "511", "default"),
+    ] {
+        assert_eq!(config_get(addr, name).await, pair(name, value), "{why}");
+    }
     // --check-config says where each value came from.
     let out = run(
         &[
