@@ -62,6 +62,8 @@ pub struct Shared {
     pub monitors: crate::cmd::monitor::Monitors,
     /// Cancelled by SHUTDOWN: `Server::run` then ends as on its shutdown future.
     pub shutdown_requested: CancellationToken,
+    /// TLS server configuration, reloaded by CONFIG SET of a `tls-*` setting.
+    pub tls: Arc<transport::TlsContext>,
 }
 
 impl Shared {
@@ -105,6 +107,7 @@ impl Shared {
             quiesced: Notify::new(),
             monitors: Default::default(),
             shutdown_requested: CancellationToken::new(),
+            tls: Arc::default(),
         }
     }
 
@@ -205,6 +208,15 @@ impl Server {
                 .into_iter()
                 .map(Listener::Tcp)
                 .collect();
+        // TLS (issue 7): its own port on the same bind addresses.
+        let tls = Arc::new(transport::TlsContext::new(&config)?);
+        if config.tls.port != 0 {
+            listeners.extend(
+                crate::bind::bind_tcp(&config.bind, config.tls.port, config.tcp_backlog)?
+                    .into_iter()
+                    .map(|l| Listener::Tls(l, tls.clone())),
+            );
+        }
         if let Some(path) = &config.unixsocket {
             listeners.push(Listener::Unix(transport::bind_unix(
                 path,
@@ -219,7 +231,9 @@ impl Server {
                 "Configured to not listen anywhere, exiting.",
             ));
         }
-        let shared = Arc::new(Shared::new(config, config_file));
+        let mut shared = Shared::new(config, config_file);
+        shared.tls = tls;
+        let shared = Arc::new(shared);
         if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
             shared.port.store(addr.port(), Relaxed);
         }
@@ -235,6 +249,14 @@ impl Server {
         self.listeners
             .iter()
             .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The TLS addresses bound.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(Listener::tls_addr)
             .collect()
     }
 

@@ -2,7 +2,7 @@
 //! `--flag`, TOML key or `CONFIG SET`) naming one of them is not a typo: it gets one
 //! warning and is otherwise ignored, because it configures a keyspace, persistence,
 //! replication, clustering or process management respub does not have. A few would
-//! silently lower security if ignored (ACL users, an ACL file, a TLS port): those stop
+//! silently lower security if ignored (ACL users, an ACL file): those stop
 //! the start instead, until respub implements them (issue 7).
 //!
 //! The list is `CONFIG GET *` of redis-server 7.0.15 plus the directives that are not
@@ -21,7 +21,7 @@ pub enum Disposition {
     Refuse(&'static str),
 }
 
-pub fn disposition(name: &str, value: &str) -> Disposition {
+pub fn disposition(name: &str, _value: &str) -> Disposition {
     let name = name.to_ascii_lowercase();
     if !REDIS_ONLY.contains(&name.as_str()) {
         return Disposition::Unknown;
@@ -29,9 +29,6 @@ pub fn disposition(name: &str, value: &str) -> Disposition {
     match name.as_str() {
         "user" | "aclfile" => Disposition::Refuse(
             "ACL users are not implemented yet: refusing to start with every client as the default user",
-        ),
-        "tls-port" if value.trim() != "0" => Disposition::Refuse(
-            "TLS is not implemented yet: refusing to start without the TLS listener asked for",
         ),
         _ => Disposition::Ignore,
     }
@@ -190,22 +187,13 @@ const REDIS_ONLY: &[&str] = &[
     "syslog-facility",
     "syslog-ident",
     "tcp-keepalive",
-    "tls-auth-clients",
-    "tls-ca-cert-dir",
-    "tls-ca-cert-file",
-    "tls-cert-file",
-    "tls-ciphers",
-    "tls-ciphersuites",
     "tls-client-cert-file",
     "tls-client-key-file",
     "tls-client-key-file-pass",
     "tls-cluster",
     "tls-dh-params-file",
-    "tls-key-file",
     "tls-key-file-pass",
-    "tls-port",
     "tls-prefer-server-ciphers",
-    "tls-protocols",
     "tls-replication",
     "tls-session-cache-size",
     "tls-session-cache-timeout",
@@ -239,11 +227,9 @@ mod tests {
             disposition("USER", "alice on"),
             Disposition::Refuse(_)
         ));
-        assert!(matches!(
-            disposition("tls-port", "6380"),
-            Disposition::Refuse(_)
-        ));
-        assert_eq!(disposition("tls-port", "0"), Disposition::Ignore);
+        // TLS is implemented: tls-port is a setting, no longer a Redis-only directive.
+        assert_eq!(disposition("tls-port", "6380"), Disposition::Unknown);
+        assert_eq!(disposition("tls-session-caching", "no"), Disposition::Ignore);
         assert_eq!(disposition("appendonly", "yes"), Disposition::Ignore);
         assert_eq!(disposition("bnid", "x"), Disposition::Unknown);
     }
