@@ -229,7 +229,10 @@ mod tests {
         ));
         // TLS is implemented: tls-port is a setting, no longer a Redis-only directive.
         assert_eq!(disposition("tls-port", "6380"), Disposition::Unknown);
-        assert_eq!(disposition("tls-session-caching", "no"), Disposition::Ignore);
+        assert_eq!(
+            disposition("tls-session-caching", "no"),
+            Disposition::Ignore
+        );
         assert_eq!(disposition("appendonly", "yes"), Disposition::Ignore);
         assert_eq!(disposition("bnid", "x"), Disposition::Unknown);
     }

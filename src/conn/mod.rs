@@ -194,8 +194,7 @@ impl Conn {
         let shared = self.shared.clone();
         loop {
             // TLS: handshake records and ciphertext left in rustls are output too.
-            let want_write =
-                !self.writing.is_empty() || outbox.has_data() || stream.wants_write();
+            let want_write = !self.writing.is_empty() || outbox.has_data() || stream.wants_write();
             if self.session.close_after_reply && !want_write {
                 return Ok(End::Closed);
             }

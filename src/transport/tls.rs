@@ -240,8 +240,13 @@ fn cipher_suites(
     }
     let mut wanted12: Vec<String> = Vec::new();
     for name in tls12.split(':').map(str::trim).filter(|n| !n.is_empty()) {
-        let Some((_, r)) = TLS12_NAMES.iter().find(|(o, _)| o.eq_ignore_ascii_case(name)) else {
-            return Err(invalid(format!("tls-ciphers: unknown or unsupported cipher '{name}'")));
+        let Some((_, r)) = TLS12_NAMES
+            .iter()
+            .find(|(o, _)| o.eq_ignore_ascii_case(name))
+        else {
+            return Err(invalid(format!(
+                "tls-ciphers: unknown or unsupported cipher '{name}'"
+            )));
         };
         wanted12.push(r.to_string());
     }
