@@ -651,3 +651,37 @@ async fn config_get_tls_matches_redis() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn maxclients_refuses_a_tls_client_by_closing() {
+    // redis-server 7.0.15 checks maxclients before the TLS handshake and its write of
+    // the error fails there: the client sees the connection end, no reply.
+    let certs = Certs::new();
+    for kind in KINDS {
+        let s = TlsServer::start(kind, &certs, false, "no", &["--maxclients", "1"]);
+        // The readiness probe's connection may still hold the one slot for a moment.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut first = loop {
+            let mut c = TlsClient::connect(s.tls_port, &certs, "ca.crt", None);
+            let served = c.tls.write_all(&cmd(&["PING"])).is_ok() && {
+                let mut b = [0u8; 7];
+                c.tls.read_exact(&mut b).is_ok() && &b == b"+PONG\r\n"
+            };
+            if served {
+                break c;
+            }
+            assert!(Instant::now() < deadline, "{}: first client never served", kind.label());
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut second = TlsClient::connect(s.tls_port, &certs, "ca.crt", None);
+        let mut got = Vec::new();
+        let end = second.tls.read_to_end(&mut got);
+        assert!(
+            got.is_empty() && end.is_err(),
+            "{}: expected the handshake to fail, got {got:?} {end:?}",
+            kind.label()
+        );
+        first.send(&cmd(&["PING"]));
+        first.expect(b"+PONG\r\n");
+    }
+}

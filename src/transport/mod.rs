@@ -121,8 +121,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write_all(buf).await,
             Stream::Unix(s) => s.write_all(buf).await,
-            // Plaintext would be garbage to a TLS client before a handshake: the refused
-            // TLS client is only closed (redis-server completes the handshake first).
+            // redis-server 7.0 refuses a TLS client before its handshake (its write of
+            // the error fails), so the client only sees the connection end: the same.
             Stream::Tls(_) => Ok(()),
         }
     }
