@@ -685,3 +685,45 @@ fn maxclients_refuses_a_tls_client_by_closing() {
         first.expect(b"+PONG\r\n");
     }
 }
+
+#[tokio::test]
+async fn slow_tls_subscriber_hits_the_output_limit() {
+    // rustls holds at most 64 KiB of ciphertext per connection, so the outbox's byte
+    // count stays the bound: a TLS subscriber that never reads is closed at the pubsub
+    // limit exactly as a plain one is.
+    let certs = Certs::new();
+    for kind in KINDS {
+        let s = TlsServer::start(
+            kind,
+            &certs,
+            true,
+            "no",
+            &["--client-output-buffer-limit", "pubsub 1mb 0 0"],
+        );
+        let mut tsub = TlsClient::connect(s.tls_port, &certs, "ca.crt", None);
+        tsub.send(&cmd(&["SUBSCRIBE", "slow"]));
+        tsub.expect(&subscribed("slow", 1));
+        let mut pubc = support::Client::connect(s.plain_addr()).await;
+        let chunk = vec![b'x'; 64 * 1024];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut sent = 0u64;
+        loop {
+            pubc.send(&cmd(&[&b"PUBLISH"[..], b"slow", &chunk])).await;
+            let reply = pubc.read_frame().await;
+            sent += 1;
+            if reply == b":0\r\n" {
+                break;
+            }
+            assert_eq!(reply, b":1\r\n", "{}", kind.label());
+            assert!(
+                Instant::now() < deadline && sent < 2000,
+                "{}: the non-reading TLS subscriber was never closed ({sent} x 64 KiB)",
+                kind.label()
+            );
+        }
+        // Closed well before 2000 x 64 KiB: socket buffers plus 1 MiB, not unbounded.
+        eprintln!("{}: closed after {sent} x 64 KiB", kind.label());
+        pubc.send(&cmd(&["PING"])).await;
+        pubc.expect(b"+PONG\r\n").await;
+    }
+}
