@@ -670,7 +670,11 @@ fn maxclients_refuses_a_tls_client_by_closing() {
             if served {
                 break c;
             }
-            assert!(Instant::now() < deadline, "{}: first client never served", kind.label());
+            assert!(
+                Instant::now() < deadline,
+                "{}: first client never served",
+                kind.label()
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         let mut second = TlsClient::connect(s.tls_port, &certs, "ca.crt", None);

@@ -429,3 +429,34 @@ impl TlsStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cipher_names_are_openssl_names() {
+        let p = ring::default_provider();
+        let all = cipher_suites(&p, "", "").expect("defaults");
+        assert_eq!(all.len(), p.cipher_suites.len());
+        let two = cipher_suites(&p, "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256")
+            .expect("known names");
+        let names: Vec<String> = two.iter().map(|s| format!("{:?}", s.suite())).collect();
+        assert_eq!(
+            names,
+            [
+                "TLS13_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]
+        );
+        assert!(cipher_suites(&p, "TLS_AES_128_CCM_SHA256", "").is_err());
+        assert!(cipher_suites(&p, "", "AES256-SHA").is_err());
+    }
+
+    #[test]
+    fn protocols_are_tls12_and_tls13_only() {
+        assert_eq!(protocol_versions("").expect("both").len(), 2);
+        assert_eq!(protocol_versions("TLSv1.3").expect("one").len(), 1);
+        assert!(protocol_versions("TLSv1.1 TLSv1.2").is_err());
+    }
+}
