@@ -21,6 +21,8 @@ pub(crate) struct CompareConfig {
     pub(crate) warmup: Duration,
     /// Where the markdown table is also written, if anywhere.
     pub(crate) markdown: Option<PathBuf>,
+    /// Every connection over TLS (`tls`).
+    pub(crate) tls: bool,
 }
 
 const NAMES: [&str; 2] = ["respub", "redis"];
@@ -30,6 +32,9 @@ const NAMES: [&str; 2] = ["respub", "redis"];
 pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
     let workdir = std::env::temp_dir().join(format!("respub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&workdir)?;
+    if cfg.tls {
+        crate::tls::enable(&workdir.join("tls"))?;
+    }
     let bins = [cfg.respub.clone(), cfg.redis.clone()];
     for bin in &bins {
         if !bin.exists() {
