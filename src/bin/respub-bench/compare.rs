@@ -45,13 +45,15 @@ pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
         }
     }
     println!(
-        "compare: respub={} redis={} rounds={} scenarios={} duration={:?} warmup={:?}",
+        "compare: respub={} redis={} rounds={} scenarios={} duration={:?} warmup={:?} \
+         transport={}",
         bins[0].display(),
         bins[1].display(),
         cfg.rounds,
         cfg.scenarios.len(),
         cfg.duration,
-        cfg.warmup
+        cfg.warmup,
+        if cfg.tls { "tls" } else { "tcp" }
     );
     // results[scenario][server] = one report per round (None when the run failed).
     let mut results: BTreeMap<&str, [Vec<Option<Report>>; 2]> = BTreeMap::new();
