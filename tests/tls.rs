@@ -731,3 +731,56 @@ async fn slow_tls_subscriber_hits_the_output_limit() {
         pubc.expect(b"+PONG\r\n").await;
     }
 }
+
+#[test]
+fn ca_cert_dir_verifies_client_certificates() {
+    // A CA directory as OpenSSL wants it (`openssl rehash` links); respub reads every
+    // certificate file in it.
+    let certs = Certs::new();
+    let dir = certs.0.join("cadir");
+    std::fs::create_dir_all(&dir).expect("cadir");
+    std::fs::copy(certs.0.join("ca.crt"), dir.join("ca.crt")).expect("copy CA");
+    openssl(&dir, &["rehash", "."]);
+    let dir = dir.to_str().expect("utf-8").to_string();
+    let ca = certs.path("ca.crt");
+    let (crt, key) = (certs.path("client.crt"), certs.path("client.key"));
+    let (rcrt, rkey) = (certs.path("rogue.crt"), certs.path("rogue.key"));
+    for kind in KINDS {
+        let s = TlsServer::start(
+            kind,
+            &certs,
+            false,
+            "yes",
+            &["--tls-ca-cert-file", "", "--tls-ca-cert-dir", &dir],
+        );
+        let good = cli(
+            s.tls_port,
+            &["--cacert", &ca, "--cert", &crt, "--key", &key],
+            &["ping"],
+        );
+        assert!(
+            good.ok && good.out.trim() == "PONG",
+            "{}: {}",
+            kind.label(),
+            good.out
+        );
+        let rogue = cli(
+            s.tls_port,
+            &["--cacert", &ca, "--cert", &rcrt, "--key", &rkey],
+            &["ping"],
+        );
+        assert!(
+            !rogue.out.contains("PONG"),
+            "{}: rogue: {}",
+            kind.label(),
+            rogue.out
+        );
+        let none = cli(s.tls_port, &["--cacert", &ca], &["ping"]);
+        assert!(
+            !none.out.contains("PONG"),
+            "{}: no cert: {}",
+            kind.label(),
+            none.out
+        );
+    }
+}
