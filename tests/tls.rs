@@ -10,8 +10,9 @@
 //! Covered: a TLS-only server (`port 0`), plain and TLS ports together with pub/sub
 //! across them both ways, a 1 MiB payload and a pipeline of 1,000 PUBLISHes through
 //! TLS, a wrong CA (redis-cli reports the verification failure), `tls-auth-clients`
-//! yes / optional / no, CLIENT LIST of a TLS client, and certificate reload by CONFIG
-//! SET while a TLS subscriber stays connected and keeps receiving.
+//! yes / optional / no, `tls-ca-cert-dir`, CLIENT LIST / CLIENT INFO of a TLS client,
+//! `maxclients`, a slow TLS subscriber closed at the output limit, and certificate reload
+//! by CONFIG SET while a TLS subscriber stays connected and keeps receiving.
 
 mod support;
 
@@ -783,4 +784,74 @@ fn ca_cert_dir_verifies_client_certificates() {
             none.out
         );
     }
+}
+
+/// CLIENT INFO masked like tests/unix_socket.rs masks it: volatile values, post-7.0
+/// fields and ports hidden; the rest (field order, addr shape, flags, cmd) compared.
+fn mask_client_info(text: &str) -> String {
+    const VOLATILE: &[&str] = &[
+        "id",
+        "fd",
+        "age",
+        "idle",
+        "qbuf",
+        "qbuf-free",
+        "argv-mem",
+        "multi-mem",
+        "rbs",
+        "rbp",
+        "obl",
+        "oll",
+        "omem",
+        "tot-mem",
+        "events",
+    ];
+    const NEWER: &[&str] = &["lib-name", "lib-ver", "watch", "io-thread"];
+    let mut fields = Vec::new();
+    for f in text.trim_end().split(' ') {
+        let (k, v) = f.split_once('=').unwrap_or((f, ""));
+        if NEWER.contains(&k) {
+            continue;
+        }
+        let v = if VOLATILE.contains(&k) {
+            "*".to_string()
+        } else if k == "addr" || k == "laddr" {
+            match v.rsplit_once(':') {
+                Some((host, _)) => format!("{host}:<port>"),
+                None => v.to_string(),
+            }
+        } else {
+            v.to_string()
+        };
+        fields.push(format!("{k}={v}"));
+    }
+    fields.join(" ")
+}
+
+#[test]
+fn client_info_of_a_tls_client_reads_like_tcp() {
+    let certs = Certs::new();
+    let mut seen = Vec::new();
+    for kind in KINDS {
+        let s = TlsServer::start(kind, &certs, false, "no", &[]);
+        let mut c = TlsClient::connect(s.tls_port, &certs, "ca.crt", None);
+        c.send(&cmd(&["CLIENT", "SETNAME", "tlsclient"]));
+        c.expect(b"+OK\r\n");
+        c.send(&cmd(&["CLIENT", "INFO"]));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.ends_with(b"\n\r\n") {
+            let n = c.tls.read(&mut buf).expect("CLIENT INFO reply");
+            assert!(n > 0, "EOF");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got).to_string();
+        let reply = text
+            .split_once("\r\n")
+            .map(|(_, body)| body.trim_end().to_string())
+            .expect("bulk reply");
+        seen.push((kind.label(), reply));
+    }
+    let masked: Vec<String> = seen.iter().map(|(_, r)| mask_client_info(r)).collect();
+    assert_eq!(masked[0], masked[1], "redis vs respub");
 }
