@@ -67,6 +67,28 @@ pub enum CmdError {
     InvalidClientIdList,
     NoSuchUser(Bytes),
     MaxClients,
+    /// ACL: the user may not run the command (user name, full command name).
+    NoPermCommand(Bytes, &'static str),
+    /// ACL: one of the channels (or PSUBSCRIBE patterns) is not allowed.
+    NoPermChannel,
+    /// ACL rules changed between MULTI queueing and EXEC; the reason.
+    NoPermChangedInMulti(&'static str),
+    /// ACL SETUSER: the rule as sent and why it was refused.
+    AclRule(Bytes, &'static str),
+    AclUsernameSpaces,
+    AclDeleteDefault,
+    AclUnknownCategory(Bytes),
+    AclUserNotFound(Bytes),
+    AclCommandNotFound(Bytes),
+    AclGenpassBits,
+    AclNoFile,
+    /// ACL LOAD failed; the reasons (`<file>:<line>: <why>. ...`).
+    AclLoad(String),
+    AclSave,
+    /// SLOWLOG GET with a count below -1 or not an integer.
+    SlowlogCount,
+    /// LATENCY GRAPH for an event with no samples (event as sent).
+    LatencyNoSamples(Bytes),
     // ---- admin commands (issue 8) ----
     /// CLIENT PAUSE with a timeout that is not an integer.
     PauseTimeoutNotInteger,
@@ -223,12 +245,12 @@ impl CmdError {
                 v.extend_from_slice(c_str(name));
                 v.push(b'\'');
             }
-            CmdError::ConfigInvalidArgument(name, value, why) => {
-                v.extend_from_slice(b"ERR Invalid argument '");
-                v.extend_from_slice(c_str(value));
-                v.extend_from_slice(b"' for CONFIG SET '");
+            // Redis 7's wording (Redis 6 said "Invalid argument '<value>' for CONFIG
+            // SET '<name>'"); the reason after " - " is respub's own for its settings.
+            CmdError::ConfigInvalidArgument(name, _value, why) => {
+                v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
                 v.extend_from_slice(c_str(name));
-                v.extend_from_slice(format!("' - {why}").as_bytes());
+                v.extend_from_slice(format!("') - {why}").as_bytes());
             }
             CmdError::ConfigImmutable(name) => {
                 v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
@@ -263,6 +285,66 @@ impl CmdError {
             }
             CmdError::CommandUnknownName => v.extend_from_slice(b"ERR Invalid command specified"),
             CmdError::MaxClients => v.extend_from_slice(b"ERR max number of clients reached"),
+            // Redis 7.2 wording (getAclErrorMessage); 7.0 said "this user has no
+            // permissions to run the '<cmd>' command".
+            CmdError::NoPermCommand(user, cmd) => {
+                v.extend_from_slice(b"NOPERM User ");
+                v.extend_from_slice(user);
+                v.extend_from_slice(format!(" has no permissions to run the '{cmd}' command").as_bytes());
+            }
+            // 7.0: "this user has no permissions to access one of the channels used as
+            // arguments".
+            CmdError::NoPermChannel => v.extend_from_slice(b"NOPERM No permissions to access a channel"),
+            CmdError::NoPermChangedInMulti(reason) => v.extend_from_slice(
+                format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}").as_bytes(),
+            ),
+            CmdError::AclRule(rule, why) => {
+                v.extend_from_slice(b"ERR Error in ACL SETUSER modifier '");
+                v.extend_from_slice(c_str(rule));
+                v.extend_from_slice(format!("': {why}").as_bytes());
+            }
+            CmdError::AclUsernameSpaces => {
+                v.extend_from_slice(b"ERR Usernames can't contain spaces or null characters")
+            }
+            CmdError::AclDeleteDefault => {
+                v.extend_from_slice(b"ERR The 'default' user cannot be removed")
+            }
+            CmdError::AclUnknownCategory(c) => {
+                v.extend_from_slice(b"ERR Unknown category '");
+                v.extend_from_slice(c_str(c));
+                v.push(b'\'');
+            }
+            CmdError::AclUserNotFound(u) => {
+                v.extend_from_slice(b"ERR User '");
+                v.extend_from_slice(c_str(u));
+                v.extend_from_slice(b"' not found");
+            }
+            CmdError::AclCommandNotFound(c) => {
+                v.extend_from_slice(b"ERR Command '");
+                v.extend_from_slice(c_str(c));
+                v.extend_from_slice(b"' not found");
+            }
+            CmdError::AclGenpassBits => v.extend_from_slice(
+                b"ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+            ),
+            CmdError::AclNoFile => v.extend_from_slice(
+                b"ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+            ),
+            CmdError::AclLoad(why) => {
+                v.extend_from_slice(b"ERR ");
+                v.extend_from_slice(why.as_bytes());
+            }
+            CmdError::AclSave => v.extend_from_slice(
+                b"ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+            ),
+            CmdError::SlowlogCount => {
+                v.extend_from_slice(b"ERR count should be greater than or equal to -1")
+            }
+            CmdError::LatencyNoSamples(event) => {
+                v.extend_from_slice(b"ERR No samples available for event '");
+                v.extend_from_slice(c_str(event));
+                v.push(b'\'');
+            }
             CmdError::PauseTimeoutNotInteger => {
                 v.extend_from_slice(b"ERR timeout is not an integer or out of range")
             }

@@ -73,7 +73,10 @@ async fn serve(loaded: Loaded) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             error!("{e}");
-            error!("Failed listening, aborting.");
+            // InvalidInput: the ACL users did not load; nothing was bound.
+            if e.kind() != std::io::ErrorKind::InvalidInput {
+                error!("Failed listening, aborting.");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -96,6 +99,9 @@ async fn serve(loaded: Loaded) -> ExitCode {
             version = env!("CARGO_PKG_VERSION"),
             "Ready to accept connections unix"
         );
+    }
+    if let Some(addr) = server.admin_addr() {
+        info!(%addr, "admin HTTP: /metrics /healthz /readyz");
     }
     if notify {
         sd(&[

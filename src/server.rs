@@ -34,6 +34,8 @@ pub struct Shared {
     /// `max-subscriptions-per-client` (0 = none), read by every subscribe.
     pub max_subscriptions: AtomicU64,
     pub registry: Registry,
+    /// ACL users, the ACL LOG and denial counters.
+    pub acl: crate::acl::Acl,
     pub clients: ClientTable,
     pub stats: Stats,
     pub started: Instant,
@@ -55,6 +57,8 @@ pub struct Shared {
     pub readers: AtomicUsize,
     /// Notified when `readers` drops to 0.
     pub quiesced: Notify,
+    /// Set once the RESP listeners accept connections (admin /readyz).
+    pub listening: AtomicBool,
     // ---- admin commands (issue 8) ----
     /// CLIENT PAUSE state.
     pub pause: crate::cmd::pause::Pause,
@@ -67,7 +71,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, config_file: Option<ConfigFile>) -> Self {
+    pub fn new(config: Config, config_file: Option<ConfigFile>, acl: crate::acl::Acl) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -82,6 +86,8 @@ impl Shared {
                 char::from_digit((x % 16) as u32, 16).unwrap_or('0')
             })
             .collect();
+        let stats = Stats::new(crate::cmd::table::all().iter().map(|s| s.name).collect());
+        stats.apply_config(&config);
         let arrival: Arc<Sequencer> = Arc::default();
         Shared {
             pause: crate::cmd::pause::Pause::new(arrival.clone()),
@@ -95,8 +101,9 @@ impl Shared {
             draining: AtomicBool::new(false),
             config: RwLock::new(config),
             registry: Registry::new(),
+            acl,
             clients: ClientTable::default(),
-            stats: Stats::default(),
+            stats,
             started: Instant::now(),
             started_unix: now.as_secs(),
             run_id,
@@ -105,6 +112,7 @@ impl Shared {
             arrival,
             readers: AtomicUsize::new(0),
             quiesced: Notify::new(),
+            listening: AtomicBool::new(false),
             monitors: Default::default(),
             shutdown_requested: CancellationToken::new(),
             tls: Arc::default(),
@@ -128,11 +136,15 @@ impl Shared {
             .clone()
     }
 
-    /// Protected mode: while the default user has no password, only loopback (and unix
+    /// Protected mode: while the `default` user is `nopass`, only loopback (and unix
     /// socket) clients are served (Redis 7 `clientAcceptHandler`).
     pub fn protected_refuses(&self, peer: &Peer) -> bool {
-        let c = self.config.read().unwrap_or_else(|p| p.into_inner());
-        c.protected_mode && c.requirepass.is_none() && !peer.is_loopback()
+        let protected = self
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .protected_mode;
+        protected && !peer.is_loopback() && self.acl.default_user().nopass
     }
 
     pub fn databases(&self) -> u64 {
@@ -176,6 +188,7 @@ impl Shared {
         self.maxclients.store(next.maxclients, Relaxed);
         self.max_subscriptions
             .store(next.max_subscriptions_per_client, Relaxed);
+        self.stats.apply_config(&next);
         *current = next;
         Ok(())
     }
@@ -185,12 +198,21 @@ impl Shared {
 #[derive(Debug)]
 pub struct Server {
     listeners: Vec<Listener>,
+    /// The admin HTTP port (`crate::admin`), when `admin-port` is set.
+    admin: Option<tokio::net::TcpListener>,
     shared: Arc<Shared>,
 }
 
 impl Server {
     /// Binds every configured address. Raises the open-file limit to fit `maxclients`.
     pub async fn bind(config: Config, config_file: Option<ConfigFile>) -> io::Result<Server> {
+        // ACL errors stop the start before any port is bound.
+        let acl = crate::acl::Acl::from_config(&config).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("Aborting startup because of ACL errors: {e}"),
+            )
+        })?;
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -231,13 +253,36 @@ impl Server {
                 "Configured to not listen anywhere, exiting.",
             ));
         }
-        let mut shared = Shared::new(config, config_file);
+        let admin = if config.admin_port > 0 {
+            let addr = (config.admin_bind.as_str(), config.admin_port);
+            Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "admin-port {}:{}: {e}",
+                        config.admin_bind, config.admin_port
+                    ),
+                )
+            })?)
+        } else {
+            None
+        };
+        let mut shared = Shared::new(config, config_file, acl);
         shared.tls = tls;
         let shared = Arc::new(shared);
         if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
             shared.port.store(addr.port(), Relaxed);
         }
-        Ok(Server { listeners, shared })
+        Ok(Server {
+            listeners,
+            admin,
+            shared,
+        })
+    }
+
+    /// The admin HTTP address, if `admin-port` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
@@ -273,6 +318,16 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
+        // The admin port outlives the RESP listeners: it stops after the drain, so
+        // /readyz answers 503 throughout it.
+        let admin_stop = CancellationToken::new();
+        let admin = self.admin.map(|listener| {
+            tokio::spawn(crate::admin::serve(
+                listener,
+                self.shared.clone(),
+                admin_stop.clone(),
+            ))
+        });
         for listener in self.listeners {
             tracker.spawn(accept_loop(
                 listener,
@@ -282,6 +337,7 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
+        self.shared.listening.store(true, Relaxed);
         // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
         // operator asked for it).
         tokio::select! {
@@ -298,6 +354,12 @@ impl Server {
         let grace = Duration::from_secs(self.shared.shutdown_timeout() + 1);
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             warn!("some connections did not finish within shutdown-timeout");
+        }
+        self.shared.listening.store(false, Relaxed);
+        admin_stop.cancel();
+        if let Some(admin) = admin {
+            // A scraper holding a keep-alive connection must not hold up the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(1), admin).await;
         }
     }
 }

@@ -40,8 +40,27 @@ pub(crate) mod known_differences {
         (
             "acl-noperm-text",
             "7.0: '-NOPERM this user has no permissions to access one of the channels used as \
-             arguments'; 7.2+: '-NOPERM No permissions to access a channel'.",
-            "ACL is not in scope; no case sends ACL commands",
+             arguments' and '-NOPERM this user has no permissions to run the '<cmd>' command'; \
+             7.2+ (and respub): '-NOPERM No permissions to access a channel' and '-NOPERM User \
+             <name> has no permissions to run the '<cmd>' command'. ACL DRYRUN likewise: 7.0 \
+             'This user has no permissions to ...', 7.2+ 'User <name> has no permissions to ...' \
+             (getAclErrorMessage, added in 7.2).",
+            "mask AclNopermText rewrites exactly these 7.2 texts (errors, EXECABORT reasons and \
+             DRYRUN bulk strings) into their 7.0 form; tests/acl_revocation.rs asserts the \
+             7.2 texts on respub",
+        ),
+        (
+            "acl-log-fields",
+            "ACL LOG entries: 7.2 adds 'entry-id', 'timestamp-created' and \
+             'timestamp-last-updated' after 'client-info'; 'age-seconds' and the volatile \
+             fields of 'client-info' depend on timing and the process.",
+            "mask AclLogEntries keeps the first 7 pairs of each entry, masks the age and \
+             compares client-info like CLIENT LIST (ClientListValues rules)",
+        ),
+        (
+            "acl-random",
+            "ACL GENPASS returns random hex.",
+            "mask RandomHex replaces each hex digit by 'x' (the length is still compared)",
         ),
         (
             "client-setinfo",
@@ -126,6 +145,12 @@ pub(crate) mod known_differences {
         SelfPublishOrder,
         /// Row "hello-noauth-text": the 7.0 and 7.2+ NOAUTH texts of HELLO compare equal.
         HelloNoauthText,
+        /// Row "acl-noperm-text": 7.2 NOPERM / DRYRUN texts rewritten to 7.0's.
+        AclNopermText,
+        /// Row "acl-log-fields": ACL LOG entries cut to 7.0's fields, volatile values masked.
+        AclLogEntries,
+        /// Row "acl-random": hex digits masked.
+        RandomHex,
         /// Row "memory-figures": map values replaced by their RESP type byte.
         MemoryStatsValues,
         /// Row "server-times": an integer reply (a Unix time) masked.
@@ -142,6 +167,9 @@ pub(crate) mod known_differences {
                 Known::ClientId | Known::ClientListValues => "client-ids-and-volatile-fields",
                 Known::SelfPublishOrder => "self-publish-order",
                 Known::HelloNoauthText => "hello-noauth-text",
+                Known::AclNopermText => "acl-noperm-text",
+                Known::AclLogEntries => "acl-log-fields",
+                Known::RandomHex => "acl-random",
                 Known::MemoryStatsValues => "memory-figures",
                 Known::ServerTime | Known::MonitorLine => "server-times",
             }
@@ -156,6 +184,9 @@ pub(crate) mod known_differences {
             Known::ClientListValues,
             Known::SelfPublishOrder,
             Known::HelloNoauthText,
+            Known::AclNopermText,
+            Known::AclLogEntries,
+            Known::RandomHex,
             Known::MemoryStatsValues,
             Known::ServerTime,
             Known::MonitorLine,
@@ -227,10 +258,81 @@ pub(crate) mod known_differences {
                     out.extend(mask_client_list(text));
                     out
                 }
+                Known::AclNopermText => acl_noperm_7_0(frame),
+                Known::AclLogEntries if frame.first() == Some(&b'*') => {
+                    let Some((header, entries)) = split_aggregate(frame) else {
+                        return frame.to_vec();
+                    };
+                    let mut out = header;
+                    for e in entries {
+                        out.extend(mask_acl_log_entry(&e));
+                    }
+                    out
+                }
+                Known::RandomHex if frame.first() == Some(&b'$') => {
+                    let text = frame_payload(frame).unwrap_or_default();
+                    let masked: Vec<u8> = text
+                        .iter()
+                        .map(|b| if b.is_ascii_hexdigit() { b'x' } else { *b })
+                        .collect();
+                    [b"<hex>".as_slice(), &masked].concat()
+                }
                 // Not the expected reply type: leave it alone so the difference shows.
                 _ => frame.to_vec(),
             }
         }
+    }
+
+    /// 7.2 ACL denial texts in their 7.0 wording (row "acl-noperm-text").
+    fn acl_noperm_7_0(frame: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(frame).into_owned();
+        let rewrite = |t: &str, capital: bool| -> String {
+            let this = if capital { "This user" } else { "this user" };
+            let mut t = t.replace(
+                "NOPERM No permissions to access a channel",
+                "NOPERM this user has no permissions to access one of the channels used as arguments",
+            );
+            // `User <name> has no permissions to` -> `this user has no permissions to`.
+            while let Some(at) = t.find("User ") {
+                match t[at..].find(" has no permissions to ") {
+                    Some(end) if !t[at + 5..at + end].contains(' ') => {
+                        t.replace_range(at..at + end, this);
+                    }
+                    _ => break,
+                }
+            }
+            t
+        };
+        match frame.first() {
+            Some(b'-') => rewrite(&text, false).into_bytes(),
+            Some(b'$') => {
+                let payload = String::from_utf8_lossy(frame_payload(frame).unwrap_or_default());
+                let t = rewrite(&payload, true);
+                format!("${}\r\n{t}\r\n", t.len()).into_bytes()
+            }
+            _ => frame.to_vec(),
+        }
+    }
+
+    /// One ACL LOG entry (map or flat array) cut to 7.0's 7 pairs, volatile values masked.
+    fn mask_acl_log_entry(entry: &[u8]) -> Vec<u8> {
+        let Some((_, items)) = split_aggregate(entry) else {
+            return entry.to_vec();
+        };
+        let mut out = b"<entry>".to_vec();
+        for pair in items.chunks(2).take(7) {
+            let key = frame_payload(&pair[0]).unwrap_or_default();
+            out.extend_from_slice(&pair[0]);
+            let Some(v) = pair.get(1) else { continue };
+            match key {
+                b"age-seconds" => out.extend_from_slice(b"<age>\r\n"),
+                b"client-info" => {
+                    out.extend(mask_client_list(frame_payload(v).unwrap_or_default()))
+                }
+                _ => out.extend_from_slice(v),
+            }
+        }
+        out
     }
 
     fn mask_map_values(frame: &[u8], keys: &[&[u8]]) -> Vec<u8> {
@@ -343,8 +445,32 @@ pub(crate) enum Norm {
     /// Each frame is an array whose element order is unspecified (PUBSUB CHANNELS /
     /// SHARDCHANNELS: hash-table order, spec §3.5): elements sorted before comparing.
     SortedElements,
+    /// Values that change from run to run, not differences: every integer (SLOWLOG ids,
+    /// timestamps and microseconds, LATENCY HISTOGRAM buckets and counts) and every
+    /// `127.0.0.1:<port>` peer address are masked, at any depth; the shape, the
+    /// strings and the aggregate lengths are compared exactly (admin commands).
+    Volatile,
     /// A documented known difference.
     Known(Known),
+}
+
+fn mask_volatile(frame: &[u8]) -> Vec<u8> {
+    if let Some((header, items)) = split_aggregate(frame) {
+        let mut out = header;
+        for item in items {
+            out.extend(mask_volatile(&item));
+        }
+        return out;
+    }
+    match frame.first() {
+        Some(b':') => b":<int>\r\n".to_vec(),
+        Some(b'$')
+            if support::frame_payload(frame).is_some_and(|p| p.starts_with(b"127.0.0.1:")) =>
+        {
+            b"$<peer>\r\n".to_vec()
+        }
+        _ => frame.to_vec(),
+    }
 }
 
 fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
@@ -392,6 +518,7 @@ fn normalize(norm: Norm, frames: &[Vec<u8>]) -> Vec<u8> {
             }
             out
         }
+        Norm::Volatile => frames.iter().flat_map(|f| mask_volatile(f)).collect(),
         Norm::Known(k) => k.apply(frames),
     }
 }
@@ -749,12 +876,14 @@ pub(crate) async fn hello3(s: &mut Side, c: usize) {
 }
 
 mod differential {
+    pub(crate) mod acl;
     pub(crate) mod admin;
     pub(crate) mod connection;
     pub(crate) mod glob;
     pub(crate) mod protocol;
     pub(crate) mod publish;
     pub(crate) mod pubsub_cmd;
+    pub(crate) mod slowlog_latency;
     pub(crate) mod subscribe;
     pub(crate) mod transactions;
 }

@@ -335,10 +335,19 @@ fn a_typo_fails_with_file_and_line_and_a_hint() {
     );
     let out = run(&[], &[("RESPUB_PORT", "http")]);
     assert!(text(&out.stderr).contains("RESPUB_PORT: 'port': 'http' is not a port number"));
-    // Security directives respub cannot honour yet stop the start.
-    let out = run(&["--user", "alice", "on", ">pw", "&*"], &[]);
+    // An ACL user that does not load stops the start (redis-server too: "Aborting Redis
+    // startup because of ACL errors").
+    let out = run(&["--user", "alice", "on", ">pw", "+nosuch"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("ACL users are not implemented"));
+    // Logged (to standard output unless a logfile is set), like every start error.
+    let logged = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        logged.contains(
+            "Aborting startup because of ACL errors: Error in user declaration '+nosuch': \
+             Unknown command or category name in ACL"
+        ),
+        "{logged}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -534,6 +543,23 @@ async fn protected_mode_refuses_non_loopback_clients_until_a_password_is_set() {
             .await;
         let mut c = Client::connect(remote).await;
         c.send(&cmd(&["AUTH", "pw"])).await;
+        assert_eq!(c.read_frame().await, b"+OK\r\n", "{}", kind.label());
+        // It is the `default` user that counts: nopass by ACL closes the door again, a
+        // password set by ACL opens it.
+        local
+            .roundtrip(&cmd(&["ACL", "SETUSER", "default", "nopass"]), b"+OK\r\n")
+            .await;
+        let mut c = Client::connect(remote).await;
+        assert!(
+            text(&c.read_frame().await).starts_with("-DENIED"),
+            "{}",
+            kind.label()
+        );
+        local
+            .roundtrip(&cmd(&["ACL", "SETUSER", "default", ">other"]), b"+OK\r\n")
+            .await;
+        let mut c = Client::connect(remote).await;
+        c.send(&cmd(&["AUTH", "other"])).await;
         assert_eq!(c.read_frame().await, b"+OK\r\n", "{}", kind.label());
         drop(p);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -605,6 +605,84 @@ async fn hello_noauth_text_is_the_7_2_one() {
     assert!(f.starts_with(b"%7\r\n"), "{}", show_trunc(&f, 200));
 }
 
+/// LATENCY GRAPH and DOCTOR once the latency monitor has samples: respub's own text, on
+/// purpose. Redis draws an ASCII sparkline (GRAPH) and follows DOCTOR's spike list with
+/// advice about its keyspace, persistence and memory, none of which respub has; respub
+/// lists the samples instead. LATEST, HISTORY and RESET keep Redis's shapes (checked
+/// here and, with the monitor off, in tests/differential/slowlog_latency.rs). Against
+/// redis-server, the GRAPH and DOCTOR text checks fail, which is the point.
+#[tokio::test]
+async fn latency_graph_and_doctor_with_samples_are_respubs_own() {
+    let server = respub(&[]).await;
+    let mut c = server.connect().await;
+    c.roundtrip(&line("CONFIG SET latency-monitor-threshold 1"), b"+OK\r\n")
+        .await;
+    // A transaction of 20,000 PUBLISH takes well over 1 ms: EXEC is a `command` event.
+    // Retried (bounded) in case a fast machine does it in under a millisecond.
+    let mut latest = Vec::new();
+    for _ in 0..5 {
+        c.roundtrip(&line("MULTI"), b"+OK\r\n").await;
+        let mut batch = Vec::new();
+        for _ in 0..20_000 {
+            batch.extend(line("PUBLISH nobody x"));
+        }
+        c.send(&batch).await;
+        c.read_frames(20_000).await;
+        c.send(&line("EXEC")).await;
+        c.read_frame().await;
+        c.send(&line("LATENCY LATEST")).await;
+        latest = c.read_frame().await;
+        if latest != b"*0\r\n" {
+            break;
+        }
+    }
+    // `command` for EXEC; a PUBLISH inside it that was slow too adds `fast-command`.
+    let (_, events) = support::split_aggregate(&latest).expect("LATEST is an array");
+    let mut names = Vec::new();
+    for e in &events {
+        let (_, fields) = support::split_aggregate(e).expect("an event is an array");
+        assert_eq!(fields.len(), 4, "{}", show_trunc(&latest, 300));
+        assert!(fields[1..].iter().all(|f| f.starts_with(b":")));
+        names.push(fields[0].clone());
+    }
+    assert!(
+        names.contains(&bulk(b"command")),
+        "{}",
+        show_trunc(&latest, 300)
+    );
+    assert!(names
+        .iter()
+        .all(|n| *n == bulk(b"command") || *n == bulk(b"fast-command")));
+
+    c.send(&line("LATENCY HISTORY command")).await;
+    let history = c.read_frame().await;
+    let (_, samples) = support::split_aggregate(&history).expect("HISTORY is an array");
+    assert!(!samples.is_empty());
+
+    c.send(&line("LATENCY GRAPH command")).await;
+    let graph = c.read_frame().await;
+    let text = frame_payload(&graph).expect("GRAPH is a bulk string");
+    assert!(
+        text.starts_with(b"command - high "),
+        "{}",
+        show_trunc(&graph, 300)
+    );
+
+    c.send(&line("LATENCY DOCTOR")).await;
+    let doctor = c.read_frame().await;
+    let text = frame_payload(&doctor).expect("DOCTOR is a bulk string");
+    assert!(
+        text.starts_with(b"Dave, I have observed latency spikes in this Redis instance.")
+            && text.windows(11).any(|w| w == b". command: "),
+        "{}",
+        show_trunc(&doctor, 400)
+    );
+
+    let reset = format!(":{}\r\n", events.len());
+    c.roundtrip(&line("LATENCY RESET"), reset.as_bytes()).await;
+    c.roundtrip(&line("LATENCY LATEST"), b"*0\r\n").await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Admin commands (issue 8) where respub answers differently on purpose
 // ---------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ pub fn client_line(c: &Client) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -149,6 +149,7 @@ pub fn client_line(c: &Client) -> String {
         omem,
         omem + qbuf + multi_mem + 1024,
         cmd,
+        String::from_utf8_lossy(&c.user()),
         redir,
         c.resp.load(Relaxed),
         text(&names.lib_name),
@@ -264,6 +265,7 @@ pub fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     let mut ty = None;
     let mut addr = None;
     let mut laddr = None;
+    let mut user: Option<Bytes> = None;
     let mut skipme = true;
     for pair in args[2..].chunks(2) {
         let (key, value) = (pair[0].to_ascii_lowercase(), &pair[1]);
@@ -280,9 +282,10 @@ pub fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
             b"addr" => addr = Some(value.clone()),
             b"laddr" => laddr = Some(value.clone()),
             b"user" => {
-                if &value[..] != b"default" {
+                if ctx.shared.acl.user(value).is_none() {
                     return Err(CmdError::NoSuchUser(value.clone()));
                 }
+                user = Some(value.clone());
             }
             b"skipme" => {
                 skipme = match &value.to_ascii_lowercase()[..] {
@@ -308,6 +311,7 @@ pub fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
                 .as_ref()
                 .is_some_and(|a| c.laddr.to_string().as_bytes() != &a[..])
             || (skipme && c.id == ctx.client.id)
+            || user.as_ref().is_some_and(|u| c.user() != *u)
         {
             continue;
         }

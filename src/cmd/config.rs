@@ -85,6 +85,20 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         Ok(())
     })?;
     crate::logging::set_level(&ctx.shared.config().loglevel);
+    if args[2..]
+        .chunks(2)
+        .any(|p| p[0].eq_ignore_ascii_case(b"requirepass"))
+    {
+        // requirepass is the `default` user's password (acl.c ACLUpdateDefaultUserPassword).
+        let pass = ctx.shared.config().requirepass;
+        let _ = ctx.shared.acl.update(b"default", |old| {
+            let mut u = old
+                .cloned()
+                .unwrap_or_else(crate::acl::rules::User::default_user);
+            crate::acl::apply_requirepass(&mut u, pass.as_deref());
+            Ok::<_, ()>(u)
+        });
+    }
     ctx.ok();
     Ok(())
 }
@@ -93,14 +107,41 @@ pub fn rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     let Some(file) = ctx.shared.config_file.as_ref() else {
         return Err(CmdError::ConfigNoFile);
     };
-    crate::config::rewrite::rewrite(file, &ctx.shared.config()).map_err(CmdError::ConfigRewrite)?;
+    let mut config = ctx.shared.config();
+    config.users = rewrite_users(ctx);
+    crate::config::rewrite::rewrite(file, &config).map_err(CmdError::ConfigRewrite)?;
     tracing::info!(file = %file.path().display(), "CONFIG REWRITE executed with success");
     ctx.ok();
     Ok(())
 }
 
+/// The running ACL users as `user` line values (name and rules). Redis writes every
+/// user; respub writes none while the only user is the built-in `default` unchanged
+/// (or changed only by `requirepass`, which has its own line), so a CONFIG REWRITE of a
+/// server without ACL users leaves the file's users alone.
+fn rewrite_users(ctx: &Ctx<'_>) -> Vec<String> {
+    use crate::acl::rules::User;
+    let users = ctx.shared.acl.users();
+    let mut builtin = User::default_user();
+    crate::acl::apply_requirepass(&mut builtin, ctx.shared.config().requirepass.as_deref());
+    if users.len() == 1 && *users[0] == builtin {
+        return Vec::new();
+    }
+    users
+        .iter()
+        .map(|u| {
+            format!(
+                "{} {}",
+                String::from_utf8_lossy(&u.name),
+                String::from_utf8_lossy(&u.describe())
+            )
+        })
+        .collect()
+}
+
 pub fn resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     ctx.shared.stats.reset();
+    ctx.shared.acl.denied.reset();
     ctx.ok();
     Ok(())
 }

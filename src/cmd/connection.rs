@@ -1,7 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT, and the keyspace
 //! commands clients and tools send that have nothing to act on here (FLUSHALL, DBSIZE).
 
-use super::{parse_i64, subscribe, Ctx};
+use super::{acl, parse_i64, subscribe, Ctx};
 use crate::conn::outbox::CloseReason;
 use crate::error::CmdError;
 use crate::resp::Proto;
@@ -57,8 +57,7 @@ pub fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     ctx.client.db.store(0, Relaxed);
     set_proto(ctx, Proto::Resp2);
     ctx.client.set_names(|n| n.name = None);
-    let authenticated = ctx.shared.requirepass().is_none();
-    ctx.session.authenticated = authenticated;
+    acl::logout(ctx);
     ctx.reply().simple("RESET");
     Ok(())
 }
@@ -69,40 +68,6 @@ fn set_proto(ctx: &mut Ctx<'_>, proto: Proto) {
     ctx.client.resp.store(proto.version() as u8, Relaxed);
 }
 
-/// Checks a username/password pair against the `default` user. A failure is logged
-/// (rate-limited, with the user name but never the password): operators watch for
-/// password guessing.
-fn credentials_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    let ok = !user.is_some_and(|u| u != b"default")
-        && match ctx.shared.requirepass() {
-            // `default` is `nopass` without requirepass: any password is accepted.
-            None => true,
-            Some(p) => password_matches(&p, pass),
-        };
-    if !ok && crate::logging::budget(&crate::logging::AUTH_FAILURE_LOG) {
-        tracing::warn!(
-            client = ctx.client.id,
-            peer = %ctx.client.addr,
-            user = %String::from_utf8_lossy(user.unwrap_or(b"default")),
-            reason = "auth_failure",
-            "authentication failed"
-        );
-    }
-    ok
-}
-
-/// Compares passwords in a time that does not depend on where they first differ (or
-/// on their lengths): both sides are hashed with SHA-256, as Redis stores and checks
-/// ACL passwords (acl.c `ACLHashPassword`), and the digests are compared in constant
-/// time.
-fn password_matches(configured: &[u8], given: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    use subtle::ConstantTimeEq;
-    Sha256::digest(configured)
-        .ct_eq(&Sha256::digest(given))
-        .into()
-}
-
 pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -111,13 +76,13 @@ pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         2 => (None, &args[1]),
         _ => (Some(&args[1][..]), &args[2]),
     };
-    if user.is_none() && ctx.shared.requirepass().is_none() {
+    if user.is_none() && ctx.shared.acl.default_user().nopass {
         return Err(CmdError::AuthNotConfigured);
     }
-    if !credentials_ok(ctx, user, pass) {
+    let Some(found) = acl::authenticate(ctx, &args[0], user.unwrap_or(b"default"), pass) else {
         return Err(CmdError::WrongPass);
-    }
-    ctx.session.authenticated = true;
+    };
+    acl::login(ctx, found);
     ctx.ok();
     Ok(())
 }
@@ -150,10 +115,10 @@ pub fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         }
     }
     if let Some((user, pass)) = creds {
-        if !credentials_ok(ctx, Some(&user), &pass) {
+        let Some(found) = acl::authenticate(ctx, &args[0], &user, &pass) else {
             return Err(CmdError::WrongPass);
-        }
-        ctx.session.authenticated = true;
+        };
+        acl::login(ctx, found);
     }
     if !ctx.session.authenticated {
         return Err(CmdError::HelloNoAuth);
@@ -231,18 +196,4 @@ pub fn security_warning(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdErr
     ctx.session.close_after_reply = true;
     ctx.client.kill(CloseReason::Killed);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::password_matches;
-
-    #[test]
-    fn password_compare_is_exact() {
-        assert!(password_matches(b"secret", b"secret"));
-        assert!(!password_matches(b"secret", b"secreT"));
-        assert!(!password_matches(b"secret", b"secret "));
-        assert!(!password_matches(b"secret", b""));
-        assert!(password_matches(b"", b""));
-    }
 }

@@ -46,13 +46,36 @@ pub fn rss_bytes() -> u64 {
 }
 
 /// (user, system) CPU seconds of this process.
-fn cpu_seconds() -> (f64, f64) {
+pub fn cpu_seconds() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are 14 and 15.
     let rest = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     (tick(11), tick(12))
+}
+
+/// Sections of `INFO all` / `everything` (Redis 7.0 order): the default ones plus the
+/// per-command sections.
+const ALL: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+/// Microseconds with Redis's `%.3f` (latencystats percentiles).
+fn usec3(nanos: u64) -> String {
+    format!("{:.3}", nanos as f64 / 1000.0)
 }
 
 fn section(shared: &Shared, name: &str, out: &mut String) {
@@ -171,6 +194,8 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             w!("pubsub_channels", reg.channel_count(Namespace::Channel));
             w!("pubsub_patterns", reg.pattern_count());
             w!("pubsubshard_channels", reg.channel_count(Namespace::Shard));
+            // Errors Redis itself never expects to send (from replicas, scripts): none here.
+            w!("unexpected_error_replies", 0);
             w!("total_error_replies", stats.error_replies.load(Relaxed));
             w!(
                 "client_query_buffer_limit_disconnections",
@@ -180,6 +205,11 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                 "client_output_buffer_limit_disconnections",
                 stats.output_limit_disconnections.load(Relaxed)
             );
+            let denied = &shared.acl.denied;
+            w!("acl_access_denied_auth", denied.auth.load(Relaxed));
+            w!("acl_access_denied_cmd", denied.cmd.load(Relaxed));
+            w!("acl_access_denied_key", denied.key.load(Relaxed));
+            w!("acl_access_denied_channel", denied.channel.load(Relaxed));
             // respub's own: clients closed for a malformed request (logged at debug
             // only) and unauthenticated clients closed past 1 KiB of unread replies.
             w!(
@@ -211,7 +241,45 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             w!("used_cpu_user_children", "0.000000");
         }
         "modules" => out.push_str("# Modules\r\n"),
-        "errorstats" => out.push_str("# Errorstats\r\n"),
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            for r in stats.per_command.readings() {
+                let usec = r.nanos / 1000;
+                let per_call = if r.calls > 0 {
+                    usec as f64 / r.calls as f64
+                } else {
+                    0.0
+                };
+                let _ = write!(
+                    out,
+                    "cmdstat_{}:calls={},usec={usec},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                    r.name, r.calls, r.rejected, r.failed
+                );
+            }
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, n) in stats.errors.readings() {
+                let _ = write!(out, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "latencystats" => {
+            out.push_str("# Latencystats\r\n");
+            if !config.latency_tracking {
+                return;
+            }
+            for r in stats.per_command.readings() {
+                if r.latency.total() == 0 {
+                    continue;
+                }
+                let _ = write!(out, "latency_percentiles_usec_{}:", r.name);
+                for (i, p) in config.latency_tracking_info_percentiles.iter().enumerate() {
+                    let sep = if i > 0 { "," } else { "" };
+                    let _ = write!(out, "{sep}p{p}={}", usec3(r.latency.percentile(*p)));
+                }
+                out.push_str("\r\n");
+            }
+        }
         "cluster" => {
             out.push_str("# Cluster\r\n");
             w!("cluster_enabled", 0);
@@ -226,15 +294,13 @@ pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
-    if wanted.is_empty()
-        || wanted
-            .iter()
-            .any(|w| w == "default" || w == "all" || w == "everything")
-    {
-        wanted = DEFAULT.iter().map(|s| s.to_string()).collect();
+    if wanted.iter().any(|w| w == "all" || w == "everything") {
+        wanted = ALL.iter().map(|s| s.to_string()).collect();
+    } else if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
+        wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
     }
     let mut text = String::new();
-    for name in DEFAULT.iter().filter(|d| wanted.iter().any(|w| w == *d)) {
+    for name in ALL.iter().filter(|d| wanted.iter().any(|w| w == *d)) {
         if !text.is_empty() {
             text.push_str("\r\n");
         }

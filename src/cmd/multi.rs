@@ -107,9 +107,14 @@ pub fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<(), CmdError> {
     }
     ctx.reply().array(queue.len());
     ctx.session.in_exec = true;
+    // Redis keeps the client in MULTI until the queue has run: CLIENT INFO inside the
+    // transaction, and the client-info of an ACL LOG entry made by EXEC's ACL recheck,
+    // show flags=x and multi=<queued>.
+    ctx.client.multi.store(queue.len() as i64, Relaxed);
     for args in &queue {
         run_queued(ctx, args);
     }
+    ctx.client.multi.store(-1, Relaxed);
     ctx.session.in_exec = false;
     Ok(())
 }

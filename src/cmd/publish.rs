@@ -4,6 +4,7 @@
 use super::Ctx;
 use crate::error::CmdError;
 use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// A subscriber's own deliveries follow its reply (Redis 7.2+, outbox rule 3).
 fn cork_if_subscribed(ctx: &mut Ctx<'_>) {
@@ -19,6 +20,10 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .registry
         .publish(&args[1], &args[2], &ctx.shared.limits);
     ctx.session.deliveries += n as u64;
+    // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
+    // delivered = sum of replies - drops at scrape time.
+    ctx.shared.stats.published.fetch_add(1, Relaxed);
+    ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
     ctx.reply().int(n as i64);
     Ok(())
 }
@@ -30,6 +35,8 @@ pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .registry
         .spublish(&args[1], &args[2], &ctx.shared.limits);
     ctx.session.deliveries += n as u64;
+    ctx.shared.stats.spublished.fetch_add(1, Relaxed);
+    ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
     ctx.reply().int(n as i64);
     Ok(())
 }

@@ -99,6 +99,12 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
         let count = kind.count(&ctx.session.subs);
         frame(ctx, kind.words().0, Some(name), count);
     }
+    {
+        // The mirror ACL revocation reads (`crate::acl`, Revocation).
+        let mut mirror = ctx.client.subscriptions();
+        let set = kind.set(&mut mirror);
+        set.extend(new.iter().cloned());
+    }
     // The effect point: deliveries from here on follow the confirmations (outbox rule 2).
     ctx.cork(true);
     let registry = &ctx.shared.registry;
@@ -109,6 +115,7 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError> {
         Kind::Pattern => registry.psubscribe(&new, outbox),
     }
     counts_changed(ctx, was_pubsub);
+    super::acl::recheck_after_subscribe(ctx, &new, matches!(kind, Kind::Pattern));
     Ok(())
 }
 
@@ -132,6 +139,16 @@ fn remove(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<(), CmdError>
         }
         let count = kind.count(&ctx.session.subs);
         frame(ctx, word, Some(name), count);
+    }
+    {
+        let mut mirror = ctx.client.subscriptions();
+        let set = kind.set(&mut mirror);
+        for name in &gone {
+            set.remove(name);
+        }
+        if set.is_empty() && set.capacity() > 0 {
+            set.shrink_to_fit();
+        }
     }
     let id = ctx.client.id;
     let registry = &ctx.shared.registry;
@@ -181,6 +198,7 @@ pub fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
 pub fn drop_all(ctx: &mut Ctx<'_>) {
     let was_pubsub = ctx.session.subs.total() > 0;
     let subs = std::mem::take(&mut ctx.session.subs);
+    *ctx.client.subscriptions() = Subscriptions::default();
     let id = ctx.client.id;
     let registry = &ctx.shared.registry;
     registry.unsubscribe(Namespace::Channel, subs.channels.iter(), id);

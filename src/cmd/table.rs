@@ -3,8 +3,8 @@
 //! hints from COMMAND DOCS).
 
 use super::{
-    admin, client, command, config, connection, info, monitor, multi, pause, publish, pubsub,
-    subscribe, tracking, Handler,
+    acl, admin, client, command, config, connection, info, latency, monitor, multi, pause, publish,
+    pubsub, slowlog, subscribe, tracking, Handler,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -125,6 +125,36 @@ pub fn name_by_addr(addr: usize) -> &'static str {
         }
     }
     "NULL"
+}
+
+/// Every command and subcommand in table order: per-command statistics slot `i` is
+/// `all()[i]` (`crate::stats::commands`).
+pub fn all() -> &'static [&'static Spec] {
+    static ALL: OnceLock<Vec<&'static Spec>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+            .collect()
+    })
+}
+
+/// The statistics slot of `spec`: its index in `all()`, found by address through a
+/// sorted table (a binary search of ~100 entries on every command, no hashing).
+pub fn slot(spec: &'static Spec) -> usize {
+    static BY_ADDR: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+    let by_addr = BY_ADDR.get_or_init(|| {
+        let mut v: Vec<(usize, usize)> = all()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.addr(), i))
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    by_addr
+        .binary_search_by_key(&spec.addr(), |e| e.0)
+        .map_or(usize::MAX, |i| by_addr[i].1)
 }
 
 /// Every command and subcommand by lower-case full name (`publish`, `pubsub|numsub`).
@@ -253,6 +283,13 @@ pub static COMMANDS: &[Spec] = &[
     spec!("info", -1, 0, info::info, "server", "1.0.0",
         "Returns information and statistics about the server.", "O(1)",
         info: &["loading", "stale", "sentinel"], acl: &["slow", "dangerous"], args: &[opt_many("section", "string")]),
+    // admin-http (issue 8): SLOWLOG and LATENCY.
+    spec!("slowlog", -2, 0, not_a_command, "server", "2.2.12",
+        "A container for slow log commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: SLOWLOG_SUBS),
+    spec!("latency", -2, 0, not_a_command, "server", "2.8.13",
+        "A container for latency diagnostics commands.", "Depends on subcommand.",
+        info: &[], acl: &["slow"], args: &[], subs: LATENCY_SUBS),
     spec!("command", -1, 0, command::all, "server", "2.8.13",
         "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands",
         info: &["loading", "stale"], acl: &["slow", "connection"], args: &[], subs: COMMAND_SUBS),
@@ -271,6 +308,9 @@ pub static COMMANDS: &[Spec] = &[
     spec!("time", 1, 0, connection::time, "server", "2.6.0",
         "Returns the server time.", "O(1)",
         info: &["loading", "stale", "fast"], acl: &["fast"], args: &[]),
+    spec!("acl", -2, 0, not_a_command, "server", "6.0.0",
+        "A container for Access List Control commands.", "Depends on subcommand.",
+        info: &["sentinel"], acl: &["slow"], args: &[], subs: ACL_SUBS),
     spec!("multi", 1, NOT_QUEUED, multi::multi, "transactions", "1.2.0",
         "Starts a transaction.", "O(1)",
         info: &["noscript", "loading", "stale", "fast", "allow_busy"], acl: &["fast", "transaction"], args: &[]),
@@ -299,7 +339,7 @@ pub static COMMANDS: &[Spec] = &[
     spec!("shutdown", -1, NO_MULTI, admin::shutdown, "server", "1.0.0",
         "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
         info: &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"], acl: &["admin", "slow", "dangerous"],
-        args: &[opt("save-selector", "oneof"), Arg { name: "now", kind: "pure-token", token: Some("NOW"), optional: true, multiple: false },
+        args: &[opt("save-selector", "string"), Arg { name: "now", kind: "pure-token", token: Some("NOW"), optional: true, multiple: false },
                 Arg { name: "force", kind: "pure-token", token: Some("FORCE"), optional: true, multiple: false },
                 Arg { name: "abort", kind: "pure-token", token: Some("ABORT"), optional: true, multiple: false }]),
     spec!("monitor", 1, 0, monitor::monitor, "server", "1.0.0",
@@ -336,7 +376,7 @@ static MEMORY_SUBS: &[Spec] = &[
 static FUNCTION_SUBS: &[Spec] = &[
     spec!("function|flush", -2, MAY_REPLICATE, admin::function_flush, "scripting", "7.0.0",
         "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted",
-        info: &["write", "noscript"], acl: &["write", "slow", "scripting"], args: &[opt("flush-type", "oneof")]),
+        info: &["write", "noscript"], acl: &["write", "slow", "scripting"], args: &[opt("flush-type", "string")]),
     spec!("function|list", -2, 0, admin::function_list, "scripting", "7.0.0",
         "Returns information about all libraries.", "O(N) where N is the number of functions",
         info: &["noscript"], acl: &["slow", "scripting"],
@@ -356,7 +396,7 @@ static FUNCTION_SUBS: &[Spec] = &[
 static SCRIPT_SUBS: &[Spec] = &[
     spec!("script|flush", -2, 0, admin::script_flush, "scripting", "2.6.0",
         "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache",
-        info: &["noscript"], acl: &["slow", "scripting"], args: &[opt("flush-type", "oneof")]),
+        info: &["noscript"], acl: &["slow", "scripting"], args: &[opt("flush-type", "string")]),
     spec!("script|exists", -3, 0, admin::script_exists, "scripting", "2.6.0",
         "Determines whether server-side Lua scripts exist in the script cache.", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
         info: &["noscript"], acl: &["slow", "scripting"], args: &[many("sha1", "string")]),
@@ -423,13 +463,13 @@ static CLIENT_SUBS: &[Spec] = &[
     spec!("client|pause", -3, 0, pause::pause, "connection", "3.0.0",
         "Suspends commands processing.", "O(1)",
         info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"],
-        args: &[arg("timeout", "integer"), opt("mode", "oneof")]),
+        args: &[arg("timeout", "integer"), opt("mode", "string")]),
     spec!("client|unpause", 2, 0, pause::unpause, "connection", "6.2.0",
         "Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients",
         info: &["admin", "noscript", "loading", "stale"], acl: &["admin", "slow", "dangerous", "connection"], args: &[]),
     spec!("client|tracking", -3, 0, tracking::tracking, "connection", "6.0.0",
         "Controls server-assisted client-side caching for the connection.", "O(1). Some options may introduce additional complexity.",
-        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("status", "oneof"), opt_many("options", "string")]),
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("status", "string"), opt_many("options", "string")]),
     spec!("client|trackinginfo", 2, 0, tracking::trackinginfo, "connection", "6.2.0",
         "Returns information about server-assisted client-side caching for the connection.", "O(1)",
         info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
@@ -438,7 +478,7 @@ static CLIENT_SUBS: &[Spec] = &[
         info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[]),
     spec!("client|caching", 3, 0, tracking::caching, "connection", "6.0.0",
         "Instructs the server whether to track the keys in the next request.", "O(1)",
-        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("mode", "oneof")]),
+        info: &["noscript", "loading", "stale"], acl: &["slow", "connection"], args: &[arg("mode", "string")]),
     spec!("client|help", 2, 0, client::help, "connection", "5.0.0",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow", "connection"], args: &[]),
@@ -478,4 +518,93 @@ static CONFIG_SUBS: &[Spec] = &[
     spec!("config|help", 2, 0, config::help, "server", "5.0.0",
         "Returns helpful text about the different subcommands.", "O(1)",
         info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+// admin-http (issue 8): SLOWLOG and LATENCY subcommands, as Redis 7.0 declares them.
+const ADMIN_INFO: &[&str] = &["admin", "noscript", "loading", "stale"];
+const ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous"];
+
+static SLOWLOG_SUBS: &[Spec] = &[
+    spec!("slowlog|get", -2, 0, slowlog::get, "server", "2.2.12",
+        "Returns the slow log's entries.", "O(N) where N is the number of entries returned",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt("count", "integer")]),
+    spec!("slowlog|len", 2, 0, slowlog::len, "server", "2.2.12",
+        "Returns the number of entries in the slow log.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|reset", 2, 0, slowlog::reset, "server", "2.2.12",
+        "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("slowlog|help", 2, 0, slowlog::help, "server", "6.2.0",
+        "Show helpful text about the different subcommands", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+static LATENCY_SUBS: &[Spec] = &[
+    spec!("latency|doctor", 2, 0, latency::doctor, "server", "2.8.13",
+        "Returns a human-readable latency analysis report.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|graph", 3, 0, latency::graph, "server", "2.8.13",
+        "Returns a latency graph for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|history", 3, 0, latency::history, "server", "2.8.13",
+        "Returns timestamp-latency samples for an event.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[arg("event", "string")]),
+    spec!("latency|latest", 2, 0, latency::latest, "server", "2.8.13",
+        "Returns the latest latency samples for all events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[]),
+    spec!("latency|reset", -2, 0, latency::reset, "server", "2.8.13",
+        "Resets the latency data for one or more events.", "O(1)",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("event", "string")]),
+    spec!("latency|histogram", -2, 0, latency::histogram, "server", "7.0.0",
+        "Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved.",
+        info: ADMIN_INFO, acl: ADMIN_ACL, args: &[opt_many("command", "string")]),
+    spec!("latency|help", 2, 0, latency::help, "server", "2.8.13",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale"], acl: &["slow"], args: &[]),
+];
+
+const ACL_ADMIN: &[&str] = &["admin", "noscript", "loading", "stale", "sentinel"];
+const ACL_ADMIN_CATS: &[&str] = &["admin", "slow", "dangerous"];
+const ACL_PLAIN: &[&str] = &["noscript", "loading", "stale", "sentinel"];
+
+static ACL_SUBS: &[Spec] = &[
+    spec!("acl|cat", -2, 0, acl::cat, "server", "6.0.0",
+        "Lists the ACL categories, or the commands inside a category.", "O(1) since the categories and commands are a fixed set.",
+        info: ACL_PLAIN, acl: &["slow"], args: &[opt("category", "string")]),
+    spec!("acl|deluser", -3, 0, acl::deluser, "server", "6.0.0",
+        "Deletes ACL users, and terminates their connections.", "O(1) amortized time considering the typical user.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[many("username", "string")]),
+    spec!("acl|dryrun", -4, 0, acl::dryrun, "server", "7.0.0",
+        "Simulates the execution of a command by a user, without executing the command.", "O(1).",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string"), arg("command", "string"), opt_many("arg", "string")]),
+    spec!("acl|genpass", -2, 0, acl::genpass, "server", "6.0.0",
+        "Generates a pseudorandom, secure password that can be used to identify ACL users.", "O(1)",
+        info: ACL_PLAIN, acl: &["slow"], args: &[opt("bits", "integer")]),
+    spec!("acl|getuser", 3, 0, acl::getuser, "server", "6.0.0",
+        "Lists the ACL rules of a user.", "O(N). Where N is the number of password, command and pattern rules that the user has.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string")]),
+    spec!("acl|help", 2, 0, acl::help, "server", "6.0.0",
+        "Returns helpful text about the different subcommands.", "O(1)",
+        info: &["loading", "stale", "sentinel"], acl: &["slow"], args: &[]),
+    spec!("acl|list", 2, 0, acl::list, "server", "6.0.0",
+        "Dumps the effective rules in ACL file format.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|load", 2, 0, acl::load, "server", "6.0.0",
+        "Reloads the rules from the configured ACL file.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|log", -2, 0, acl::log, "server", "6.0.0",
+        "Lists recent security events generated due to ACL rules.", "O(N) with N being the number of entries shown.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[opt("count-or-reset", "string")]),
+    spec!("acl|save", 2, 0, acl::save, "server", "6.0.0",
+        "Saves the effective ACL rules in the configured ACL file.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|setuser", -3, 0, acl::setuser, "server", "6.0.0",
+        "Creates and modifies an ACL user and its rules.", "O(N). Where N is the number of rules provided.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[arg("username", "string"), opt_many("rule", "string")]),
+    spec!("acl|users", 2, 0, acl::users, "server", "6.0.0",
+        "Lists all ACL users.", "O(N). Where N is the number of configured users.",
+        info: ACL_ADMIN, acl: ACL_ADMIN_CATS, args: &[]),
+    spec!("acl|whoami", 2, 0, acl::whoami, "server", "6.0.0",
+        "Returns the authenticated username of the current connection.", "O(1)",
+        info: ACL_PLAIN, acl: &["slow"], args: &[]),
 ];

@@ -156,9 +156,10 @@ pub fn parse(args: &[String]) -> Result<Parsed, ConfigError> {
                 toml.push(value);
             }
             // Not a clap flag: the config applies or refuses it.
-            n if super::settings::find(n).is_none()
-                && n != "rename-command"
-                && disposition(n, &value) != Disposition::Unknown =>
+            n if n == "user"
+                || (super::settings::find(n).is_none()
+                    && n != "rename-command"
+                    && disposition(n, &value) != Disposition::Unknown) =>
             {
                 directives.push((name.clone(), value))
             }

@@ -111,6 +111,33 @@ pub struct Config {
     /// `rename-command OLD NEW` lines, in order; an empty NEW removes the command.
     /// Lower-case names.
     pub renames: Vec<(String, String)>,
+    /// `user <name> <rule>...` lines (the text after `user`), in order. Exclusive
+    /// with `aclfile`: both set stops the start, as in Redis.
+    pub users: Vec<String>,
+    /// ACL file read at start and by ACL LOAD, written by ACL SAVE. Default none.
+    pub aclfile: Option<String>,
+    /// `acl-pubsub-default`: new users start with `allchannels` (true) or
+    /// `resetchannels` (false, the Redis 7 default).
+    pub acl_pubsub_allchannels: bool,
+    /// ACL LOG entries kept; older ones are dropped. Default 128.
+    pub acllog_max_len: u64,
+    // ---- admin-http (issue 8); units, defaults and limits in the settings table ----
+    /// Admin HTTP port (/metrics, /healthz, /readyz); 0 = off.
+    pub admin_port: u16,
+    /// Address of the admin HTTP port.
+    pub admin_bind: String,
+    /// Microseconds from which a command goes to SLOWLOG; negative = none.
+    pub slowlog_log_slower_than: i64,
+    /// SLOWLOG entries kept.
+    pub slowlog_max_len: u64,
+    /// Milliseconds from which the latency monitor records a command; 0 = off.
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms on or off.
+    pub latency_tracking: bool,
+    /// Percentiles INFO latencystats prints.
+    pub latency_tracking_info_percentiles: Vec<f64>,
+    /// Per-channel subscriber series in /metrics (top N); 0 = none.
+    pub metrics_top_channels: u64,
     /// The `tls-*` settings (issue 7).
     pub tls: TlsConfig,
 }
@@ -183,6 +210,18 @@ impl Default for Config {
             supervised: String::new(),
             daemonize: false,
             renames: Vec::new(),
+            users: Vec::new(),
+            aclfile: None,
+            acl_pubsub_allchannels: false,
+            acllog_max_len: 0,
+            admin_port: 0,
+            admin_bind: String::new(),
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
+            latency_monitor_threshold: 0,
+            latency_tracking: false,
+            latency_tracking_info_percentiles: Vec::new(),
+            metrics_top_channels: 0,
             tls: TlsConfig::default(),
         };
         for s in settings::SETTINGS {
@@ -257,6 +296,27 @@ impl Config {
                 _ => err("'rename-command' takes a command name and a new name (\"\" removes it)"),
             };
         }
+        if lower == "user" {
+            // Checked for syntax now so a typo fails at start with its file and line;
+            // the rules themselves are checked when the users are built (`acl`).
+            let words =
+                redis_conf::split_args(value).map_err(|e| ConfigError(format!("'user': {e}")))?;
+            let Some(name) = words.first() else {
+                return err("'user' takes a user name and its ACL rules");
+            };
+            let dup = self.users.iter().any(|u| {
+                redis_conf::split_args(u)
+                    .ok()
+                    .and_then(|w| w.first().cloned())
+                    .as_deref()
+                    == Some(name.as_str())
+            });
+            if dup {
+                return err(format!("'user': Duplicate user '{name}' found"));
+            }
+            self.users.push(value.to_string());
+            return Ok(Applied::Set(&USER_ROW));
+        }
         match redis_directives::disposition(&lower, value) {
             redis_directives::Disposition::Ignore => Ok(Applied::Ignored),
             redis_directives::Disposition::Refuse(why) => err(format!("'{lower}': {why}")),
@@ -326,6 +386,16 @@ impl Config {
             .map_err(|e| ConfigError(format!("not valid TOML: {e}")))?;
         let mut applied = Vec::new();
         for (key, value) in table {
+            // `user = ["alice on >pw &news.*", "bob off"]`: one user per item, like
+            // repeated `user` lines in redis.conf.
+            if let (true, toml::Value::Array(items)) = (key.eq_ignore_ascii_case("user"), &value) {
+                for item in items.clone() {
+                    let text = toml_text(&key, item)?;
+                    self.apply(&key, &text)?;
+                }
+                applied.push((key, USER_ROW.name));
+                continue;
+            }
             let text = toml_text(&key, value)?;
             match self.apply(&key, &text)? {
                 Applied::Set(s) => applied.push((key, s.name)),
@@ -344,6 +414,19 @@ static RENAME_ROW: settings::Setting = settings::Setting {
     default: "",
     mutable: false,
     secret: false,
+    help: "",
+    set: |_, _| Ok(()),
+    get: |_| String::new(),
+};
+
+/// A pseudo-row standing for `user` lines in `Applied` (not a CONFIG parameter).
+static USER_ROW: settings::Setting = settings::Setting {
+    name: "user",
+    aliases: &[],
+    unit: settings::Unit::Words,
+    default: "",
+    mutable: false,
+    secret: true,
     help: "",
     set: |_, _| Ok(()),
     get: |_| String::new(),
@@ -480,6 +563,20 @@ mod tests {
             c.output_limits_text(),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 67108864 16777216 30"
         );
+    }
+
+    #[test]
+    fn user_lines_accumulate_from_toml_and_directives() {
+        let mut c = Config::default();
+        c.apply_toml("user = [\"alice on '>pw 1' &news.*\", \"bob off\"]\n")
+            .unwrap();
+        c.apply("user", "carol on nopass").unwrap();
+        assert_eq!(
+            c.users,
+            ["alice on '>pw 1' &news.*", "bob off", "carol on nopass"]
+        );
+        let e = c.apply("user", "bob on").unwrap_err();
+        assert_eq!(e.0, "'user': Duplicate user 'bob' found");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `--flag`, TOML key or `CONFIG SET`) naming one of them is not a typo: it gets one
 //! warning and is otherwise ignored, because it configures a keyspace, persistence,
 //! replication, clustering or process management respub does not have. A few would
-//! silently lower security if ignored (ACL users, an ACL file): those stop
-//! the start instead, until respub implements them (issue 7).
+//! silently lower security if ignored: those would stop the start instead. None is left:
+//! ACL users (`user`, `aclfile`, `crate::acl`) and TLS (`tls-*`, `transport::tls`) are
+//! implemented; `Refuse` stays for the next such directive.
 //!
 //! The list is `CONFIG GET *` of redis-server 7.0.15 plus the directives that are not
 //! parameters (`user`, `loadmodule`, `sentinel`) and 7.2's additions (`locale-collate`,
@@ -26,19 +27,11 @@ pub fn disposition(name: &str, _value: &str) -> Disposition {
     if !REDIS_ONLY.contains(&name.as_str()) {
         return Disposition::Unknown;
     }
-    match name.as_str() {
-        "user" | "aclfile" => Disposition::Refuse(
-            "ACL users are not implemented yet: refusing to start with every client as the default user",
-        ),
-        _ => Disposition::Ignore,
-    }
+    Disposition::Ignore
 }
 
 /// Sorted: the directive names.
 const REDIS_ONLY: &[&str] = &[
-    "acl-pubsub-default",
-    "aclfile",
-    "acllog-max-len",
     "active-defrag-cycle-max",
     "active-defrag-cycle-min",
     "active-defrag-ignore-bytes",
@@ -199,7 +192,6 @@ const REDIS_ONLY: &[&str] = &[
     "tls-session-cache-timeout",
     "tls-session-caching",
     "tracking-table-max-keys",
-    "user",
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
@@ -222,17 +214,13 @@ mod tests {
     }
 
     #[test]
-    fn security_directives_refuse() {
+    fn no_directive_refuses_now() {
         assert!(matches!(
-            disposition("USER", "alice on"),
-            Disposition::Refuse(_)
+            disposition("tls-session-caching", "no"),
+            Disposition::Ignore
         ));
         // TLS is implemented: tls-port is a setting, no longer a Redis-only directive.
         assert_eq!(disposition("tls-port", "6380"), Disposition::Unknown);
-        assert_eq!(
-            disposition("tls-session-caching", "no"),
-            Disposition::Ignore
-        );
         assert_eq!(disposition("appendonly", "yes"), Disposition::Ignore);
         assert_eq!(disposition("bnid", "x"), Disposition::Unknown);
     }

@@ -72,6 +72,24 @@ pub fn redis_conf_text(old: &str, config: &Config) -> String {
             appended.push(format!("{} {}", s.name, line_value(s, config)));
         }
     }
+    // `user` lines are the running ACL users (`config.users`, filled by CONFIG REWRITE;
+    // Redis rewriteConfigUserOption): they replace the file's `user` lines, at the first
+    // one's place. With an ACL file, users live there and `user` lines are dropped.
+    let users: Vec<String> = if config.aclfile.is_some() {
+        Vec::new()
+    } else {
+        config.users.iter().map(|u| format!("user {u}")).collect()
+    };
+    let mut placed = false;
+    for slot in lines.iter_mut() {
+        if slot.as_deref().and_then(name_of).as_deref() == Some("user") {
+            *slot = (!placed && !users.is_empty()).then(|| users.join("\n"));
+            placed = true;
+        }
+    }
+    if !placed {
+        appended.extend(users);
+    }
     let mut out: Vec<String> = lines.into_iter().flatten().collect();
     if !appended.is_empty() {
         if !out.iter().any(|l| l == MARKER) {

@@ -403,6 +403,62 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "aclfile",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "ACL file with one 'user <name> <rules>' line per user, loaded at start and by \
+               ACL LOAD, written by ACL SAVE. Exclusive with 'user' lines, as in Redis.",
+        set: |c, v| {
+            c.aclfile = path_of(v);
+            Ok(())
+        },
+        get: |c| c.aclfile.clone().unwrap_or_default(),
+    },
+    Setting {
+        name: "acl-pubsub-default",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "resetchannels",
+        mutable: true,
+        secret: false,
+        help: "Channels a new ACL user starts with: resetchannels (none, Redis 7's default) \
+               or allchannels. Existing users keep theirs.",
+        set: |c, v| {
+            c.acl_pubsub_allchannels =
+                one_of(v, &["allchannels", "resetchannels"])? == "allchannels";
+            Ok(())
+        },
+        get: |c| {
+            if c.acl_pubsub_allchannels {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .to_string()
+        },
+    },
+    Setting {
+        name: "acllog-max-len",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "128",
+        mutable: true,
+        secret: false,
+        help: "ACL LOG entries kept (denied commands, channels and AUTHs); the oldest are \
+               dropped past it.",
+        set: |c, v| {
+            c.acllog_max_len = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' is not a count"))?;
+            Ok(())
+        },
+        get: |c| c.acllog_max_len.to_string(),
+    },
+    Setting {
         name: "maxclients",
         aliases: &[],
         unit: Unit::Count,
@@ -728,6 +784,172 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
         get: |c| yes_no(c.daemonize),
+    },
+    // ---- admin-http (issue 8): the admin HTTP port and the per-command statistics ----
+    Setting {
+        name: "admin-port",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: false,
+        secret: false,
+        help: "TCP port of the admin HTTP server (/metrics, /healthz, /readyz). 0 = off. \
+               Suggested: 9736 (no IANA service; clear of 9121 redis_exporter, 9090 \
+               Prometheus, 9100 node_exporter).",
+        set: |c, v| {
+            c.admin_port = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' is not a port number"))?;
+            Ok(())
+        },
+        get: |c| c.admin_port.to_string(),
+    },
+    Setting {
+        name: "admin-bind",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "0.0.0.0",
+        mutable: false,
+        secret: false,
+        help: "Address of the admin HTTP server. All interfaces by default: kubelet probes \
+               and Prometheus reach the pod's IP from outside the pod. It serves \
+               statistics only.",
+        set: |c, v| {
+            let v = v.trim();
+            if v.is_empty() || v.contains(char::is_whitespace) {
+                return Err("takes one address".to_string());
+            }
+            c.admin_bind = v.to_string();
+            Ok(())
+        },
+        get: |c| c.admin_bind.clone(),
+    },
+    // Reasons below are Redis 7.0's words (config.c numeric and bool configs).
+    Setting {
+        name: "slowlog-log-slower-than",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "10000",
+        mutable: true,
+        secret: false,
+        help: "Microseconds from which a command is kept in SLOWLOG; negative = none, \
+               0 = every command.",
+        set: |c, v| {
+            c.slowlog_log_slower_than = v
+                .trim()
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            Ok(())
+        },
+        get: |c| c.slowlog_log_slower_than.to_string(),
+    },
+    Setting {
+        name: "slowlog-max-len",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "128",
+        mutable: true,
+        secret: false,
+        help: "SLOWLOG entries kept; older ones are dropped.",
+        set: |c, v| {
+            let n: i64 = v
+                .trim()
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < 0 {
+                return Err(
+                    "argument must be between 0 and 9223372036854775807 inclusive".to_string(),
+                );
+            }
+            c.slowlog_max_len = n as u64;
+            Ok(())
+        },
+        get: |c| c.slowlog_max_len.to_string(),
+    },
+    Setting {
+        name: "latency-monitor-threshold",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: true,
+        secret: false,
+        help: "Milliseconds from which the latency monitor (LATENCY LATEST/HISTORY) records \
+               a command. 0 = off.",
+        set: |c, v| {
+            c.latency_monitor_threshold = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.latency_monitor_threshold.to_string(),
+    },
+    Setting {
+        name: "latency-tracking",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "yes",
+        mutable: true,
+        secret: false,
+        help: "Keep per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM, \
+               /metrics).",
+        set: |c, v| {
+            c.latency_tracking = match v.trim().to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("argument must be 'yes' or 'no'".to_string()),
+            };
+            Ok(())
+        },
+        get: |c| yes_no(c.latency_tracking),
+    },
+    Setting {
+        name: "latency-tracking-info-percentiles",
+        aliases: &[],
+        unit: Unit::Words,
+        default: "50 99 99.9",
+        mutable: true,
+        secret: false,
+        help: "Percentiles INFO latencystats prints.",
+        set: |c, v| {
+            let mut ps = Vec::new();
+            for w in v.split_whitespace() {
+                match w.parse::<f64>() {
+                    Ok(p) if (0.0..=100.0).contains(&p) => ps.push(p),
+                    _ => {
+                        return Err("latency-tracking-info-percentiles parameters should sit \
+                                    between [0.0,100.0]"
+                            .to_string())
+                    }
+                }
+            }
+            c.latency_tracking_info_percentiles = ps;
+            Ok(())
+        },
+        get: |c| {
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    },
+    Setting {
+        name: "metrics-top-channels",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: true,
+        secret: false,
+        help: "/metrics reports the subscriber count of the N channels with the most \
+               subscribers (a cap on per-channel series). 0 = off; at most 1000.",
+        set: |c, v| {
+            let n = u64_of(v)?;
+            if n > 1000 {
+                return Err("must be at most 1000".to_string());
+            }
+            c.metrics_top_channels = n;
+            Ok(())
+        },
+        get: |c| c.metrics_top_channels.to_string(),
     },
 ];
 

@@ -222,6 +222,11 @@ impl Loaded {
             let line = format!("{} {shown}", s.name);
             out.push_str(&format!("{line:<44} # {origin}\n"));
         }
+        for u in &self.config.users {
+            // The rules may hold passwords (`>pw`): only the user name is shown.
+            let name = u.split_whitespace().next().unwrap_or_default();
+            out.push_str(&format!("user {name} <redacted>\n"));
+        }
         for (old, new) in &self.config.renames {
             out.push_str(&format!(
                 "rename-command {old} {}\n",
@@ -359,7 +364,9 @@ mod tests {
         );
         assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
         assert!(l.warnings[0].starts_with("'save'"));
-        let e = load(&args(&["--user", "alice on"]), &[]).unwrap_err();
-        assert!(e.0.contains("ACL users"), "{e}");
+        let l = loaded(&["--user", "alice on", "--user", "bob off"], &[]);
+        assert_eq!(l.config.users, ["alice on", "bob off"]);
+        let e = load(&args(&["--user", "alice on", "--user", "alice off"]), &[]).unwrap_err();
+        assert!(e.0.contains("Duplicate user 'alice'"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! read by others; hot fields are atomics so a command never takes a shared lock.
 
 use super::outbox::{CloseReason, Outbox};
+use super::session::Subscriptions;
 use crate::transport::Peer;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -50,6 +51,12 @@ pub struct Client {
     pub multi_mem: AtomicU64,
     /// Bytes held by the arguments of a command not yet complete (`argv-mem`).
     pub argv_mem: AtomicU64,
+    /// The ACL user the client is authenticated as (CLIENT LIST `user=`, revocation).
+    pub user: Mutex<Bytes>,
+    /// A copy of the session's subscriptions, so ACL revocation (run on another
+    /// connection's task) can see what this client holds (`crate::acl`, Revocation).
+    /// Written by this client's task only.
+    pub subscriptions: Mutex<Subscriptions>,
     // Hooks added by the admin-cmds branch (issue 8), for CLIENT LIST.
     /// A MONITOR client (flag O).
     pub monitor: AtomicBool,
@@ -80,6 +87,8 @@ impl Client {
             qbuf: AtomicU64::new(0),
             multi_mem: AtomicU64::new(0),
             argv_mem: AtomicU64::new(0),
+            user: Mutex::new(Bytes::from_static(b"default")),
+            subscriptions: Mutex::default(),
             monitor: AtomicBool::new(false),
             tracking_redir: AtomicI64::new(-1),
             tracking_bcast: AtomicBool::new(false),
@@ -107,6 +116,18 @@ impl Client {
     /// In pubsub mode (flag P): holds at least one subscription of any kind.
     pub fn is_pubsub(&self) -> bool {
         self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed) > 0
+    }
+
+    pub fn user(&self) -> Bytes {
+        self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_user(&self, name: Bytes) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = name;
+    }
+
+    pub fn subscriptions(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
+        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn kill(&self, reason: CloseReason) {

@@ -119,7 +119,7 @@ pub async fn serve(
     stamp: Arc<Stamp>,
     token: CancellationToken,
 ) {
-    let authenticated = shared.requirepass().is_none();
+    let authenticated = !shared.acl.default_needs_auth();
     shared.readers.fetch_add(1, Relaxed);
     let mut conn = Conn {
         read_waker: stamp.read_waker(),
@@ -382,11 +382,12 @@ impl Conn {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    Encoder::new(&mut self.out.buf, self.session.proto)
-                        .error(&protocol_error_text(e));
+                    let text = protocol_error_text(e);
+                    Encoder::new(&mut self.out.buf, self.session.proto).error(&text);
                     self.session.close_after_reply = true;
                     self.client.outbox.seal();
-                    self.shared.stats.error_replies.fetch_add(1, Relaxed);
+                    // Counted as an `ERR` error reply, as redis-server 7.0.15 does.
+                    self.shared.stats.record_error(&text);
                     return Err(e);
                 }
             }

@@ -60,6 +60,10 @@ impl ReplyMode {
 pub struct Session {
     pub proto: Proto,
     pub authenticated: bool,
+    /// The ACL user's snapshot (`None` until the first command: then `default`).
+    pub user: Option<std::sync::Arc<crate::acl::rules::User>>,
+    /// `Acl::generation` when `user` was taken.
+    pub acl_gen: u64,
     pub db: i64,
     pub subs: Subscriptions,
     /// Queued commands while in MULTI.

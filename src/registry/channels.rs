@@ -118,6 +118,7 @@ impl ChannelTable {
         header: &Bytes,
         body: impl FnOnce() -> Body,
         limits: &Limits,
+        drops: &super::Drops,
     ) -> usize {
         let h = self.hash(channel);
         let shard = self.read(h);
@@ -130,9 +131,7 @@ impl ChannelTable {
                     header,
                     body: &body,
                 };
-                entry
-                    .subs
-                    .for_each(|sub| _ = sub.try_push_delivery(&d, limits));
+                entry.subs.for_each(|sub| drops.push(sub, &d, limits));
                 entry.subs.len()
             }
             None => 0,
@@ -166,5 +165,15 @@ impl ChannelTable {
             );
         }
         out
+    }
+
+    /// Calls `f(channel, subscribers)` for every channel, one shard read lock at a time
+    /// (admin /metrics top-N; a scrape, not a hot path).
+    pub fn for_each_count(&self, mut f: impl FnMut(&Bytes, usize)) {
+        for i in 0..SHARDS {
+            for e in self.read_at(i).iter() {
+                f(&e.channel, e.subs.len());
+            }
+        }
     }
 }

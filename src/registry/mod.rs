@@ -19,7 +19,7 @@ pub use patterns::PatternIndex;
 use crate::conn::outbox::{Body, Delivery, Limits, Outbox, Source};
 use crate::resp::encode::put_bulk;
 use bytes::{Bytes, BytesMut};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use subscribers::Subscribers;
 
@@ -40,6 +40,36 @@ pub struct Registry {
     patterns: RwLock<PatternIndex<PatternEntry>>,
     /// Distinct patterns; lets publish skip the pattern lock when there are none.
     pattern_count: AtomicUsize,
+    /// Deliveries a subscriber's outbox refused (admin /metrics).
+    pub drops: Drops,
+}
+
+/// Deliveries that reached no one, by why. Counted only on the (rare) refusal, so a
+/// delivery that is queued costs nothing here.
+#[derive(Debug, Default)]
+pub struct Drops {
+    /// The outbox is closed for crossing its output limit (a slow consumer, closed by
+    /// this delivery or an earlier one and not yet unsubscribed).
+    pub slow_consumer: AtomicU64,
+    /// The subscriber is going away for another reason (CLIENT KILL, shutdown).
+    pub disconnecting: AtomicU64,
+}
+
+impl Drops {
+    /// Pushes `d`; counts it here if the outbox refused it.
+    pub(crate) fn push(&self, sub: &Outbox, d: &Delivery<'_>, limits: &Limits) {
+        if !sub.try_push_delivery(d, limits) {
+            let counter = match sub.closed() {
+                Some(crate::conn::outbox::CloseReason::OutputLimit) => &self.slow_consumer,
+                _ => &self.disconnecting,
+            };
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.slow_consumer.load(Relaxed) + self.disconnecting.load(Relaxed)
+    }
 }
 
 /// Which of the two channel namespaces.
@@ -118,9 +148,14 @@ impl Registry {
         // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
         let body = std::cell::OnceCell::new();
         let body = || body.get_or_init(|| Body::new(channel, message)).clone();
-        let mut n = self
-            .channels
-            .publish(channel, Source::Channel, &MESSAGE_HEADER, body, limits);
+        let mut n = self.channels.publish(
+            channel,
+            Source::Channel,
+            &MESSAGE_HEADER,
+            body,
+            limits,
+            &self.drops,
+        );
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read()
                 .for_each_match(channel, |pattern, entry| {
@@ -131,9 +166,7 @@ impl Registry {
                         header: &entry.header,
                         body: &body,
                     };
-                    entry
-                        .subs
-                        .for_each(|sub| _ = sub.try_push_delivery(&d, limits));
+                    entry.subs.for_each(|sub| self.drops.push(sub, &d, limits));
                     n += entry.subs.len();
                 });
         }
@@ -143,8 +176,14 @@ impl Registry {
     /// SPUBLISH: shard subscribers of exactly this shard channel.
     pub fn spublish(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
         let body = || Body::new(channel, message);
-        self.shard_channels
-            .publish(channel, Source::Shard, &SMESSAGE_HEADER, body, limits)
+        self.shard_channels.publish(
+            channel,
+            Source::Shard,
+            &SMESSAGE_HEADER,
+            body,
+            limits,
+            &self.drops,
+        )
     }
 
     pub fn subscriber_count(&self, ns: Namespace, channel: &[u8]) -> usize {
@@ -153,6 +192,24 @@ impl Registry {
 
     pub fn channel_count(&self, ns: Namespace) -> usize {
         self.table(ns).len()
+    }
+
+    /// The `n` channels of `ns` with the most subscribers, most first (ties by name).
+    pub fn top_channels(&self, ns: Namespace, n: usize) -> Vec<(Bytes, usize)> {
+        if n == 0 {
+            return Vec::new();
+        }
+        // A min-heap of the best n so far: O(channels * log n), n is capped at 1000.
+        let mut heap = std::collections::BinaryHeap::new();
+        self.table(ns).for_each_count(|channel, count| {
+            heap.push(std::cmp::Reverse((count, channel.clone())));
+            if heap.len() > n {
+                heap.pop();
+            }
+        });
+        let mut v: Vec<(Bytes, usize)> = heap.into_iter().map(|r| (r.0 .1, r.0 .0)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
     }
 
     pub fn pattern_count(&self) -> usize {

@@ -23,9 +23,9 @@
 //! an `async fn`, which a trait object could only offer as a boxed future per call.
 //! Adding a transport is one variant and one arm per method, which the compiler checks.
 //!
-//! TLS (issue 7, rustls; `tls` says why rustls directly) is built this way: a `Tls` variant holding the `TcpStream` and a
-//! `rustls::ServerConnection` behind a `std::sync::Mutex` (only its own connection task
-//! locks it, never across an `.await`). The four operations keep their meaning over the
+//! TLS (issue 7, rustls; `tls` says why rustls directly) is built this way: a `Tls`
+//! variant holding the `TcpStream` and a `rustls::ServerConnection` behind a
+//! `std::sync::Mutex` (only its own connection task locks it, never across an `.await`). The four operations keep their meaning over the
 //! plaintext, with the TCP socket's readiness underneath:
 //! - `poll_read_ready` must answer Ready while rustls still holds decrypted plaintext or
 //!   unprocessed records, even if the TCP socket is empty; otherwise the arrival stamp

@@ -6,6 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 apt_pkgs=(redis-server redis-tools)
+# tests/admin_exporter.rs: Debian's redis_exporter 1.45 scrapes respub and redis-server.
+apt_pkgs+=(prometheus-redis-exporter)
 # `python3 -m venv` needs ensurepip, which Debian ships separately.
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
@@ -26,7 +28,8 @@ if ((${#missing[@]})); then
 fi
 
 # The Debian redis-server package starts a system service on :6379. The suites start their
-# own servers on free ports and never use it, so it is left alone.
+# own servers on free ports and never use it, so it is left alone. The same holds for
+# prometheus-redis-exporter's service on :9121: tests/admin_exporter.rs starts its own.
 
 # ioredis 6 declares node >= 20 (Debian 12's own nodejs is 18).
 node_major=$(node -p 'process.versions.node.split(".")[0]')
@@ -62,6 +65,8 @@ EOF
 pinned_venv "$here/python/.venv" "$here/python/requirements.txt"
 pinned_venv "$here/python/.venv-frameworks" "$here/python/requirements-frameworks.txt"
 pinned_venv "$here/python/.venv-rp7" "$here/python/requirements-rp7.txt"
+# tests/admin_http.rs: the Prometheus text parser.
+pinned_venv "$here/python/.venv-admin" "$here/python/requirements-admin.txt"
 
 # Node: exact versions from package-lock.json.
 # (@socket.io/redis-adapter is checked too: a node_modules from before the socket.io suite

@@ -201,6 +201,30 @@ def password_auth():
         ctl("stop", "cli-auth")
 
 
+@test
+def acl_user_and_pass():
+    """redis-cli --user/--pass against an ACL user with channel permissions."""
+    name = "cli-acl"
+    cli("ACL", "SETUSER", name, "reset", "on", ">clipw2", "&cli.acl.*", "+@pubsub", "+ping", "+acl|whoami")
+    try:
+        as_user = ("--user", name, "--pass", "clipw2", "--no-auth-warning")
+        eq(cli(*as_user, "ACL", "WHOAMI")[0], b"cli-acl\n", "--user/--pass ACL WHOAMI")
+        eq(cli("-3", *as_user, "PING")[0], b"PONG\n", "-3 --user/--pass PING (HELLO 3 after AUTH)")
+        eq(cli(*as_user, "PUBLISH", "cli.acl.x", "m")[0], b"0\n", "PUBLISH to an allowed channel")
+        # respub follows Redis 7.2's text; the reference redis-server is 7.0.15.
+        want = {
+            "respub": b"NOPERM No permissions to access a channel",
+            "redis": b"NOPERM this user has no permissions to access one of the channels used as arguments",
+        }[os.environ.get("CLIENTS_SERVER", "respub")]
+        out = cli(*as_user, "PUBLISH", "other", "m", check_rc=False)[0]
+        eq(out.strip(), want, "PUBLISH to a denied channel")
+        out, err = cli("--user", name, "--pass", "wrong", "--no-auth-warning", "PING", check_rc=False)
+        if b"AUTH failed: WRONGPASS" not in err:
+            raise AssertionError(f"wrong password: stderr {err!r}")
+    finally:
+        cli("ACL", "DELUSER", name)
+
+
 class Pty:
     """redis-cli's interactive prompt on a pseudo-terminal, as a person would see it."""
 

@@ -401,6 +401,49 @@ def password_auth(proto):
         ctl("stop", f"py-auth{proto}")
 
 
+# The NOPERM text for a denied channel: respub follows Redis 7.2; the reference
+# redis-server (Debian 7.0.15) still says it the 7.0 way.
+NOPERM_CHANNEL = {
+    "respub": "No permissions to access a channel",
+    "redis": "this user has no permissions to access one of the channels used as arguments",
+}[os.environ.get("CLIENTS_SERVER", "respub")]
+
+
+@both_protocols
+def acl_user_with_username(proto):
+    """An ACL user with channel permissions, as redis-py's users connect: username=."""
+    name = f"py-acl-{proto}"
+    admin = client(proto)
+    admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">pw one", "&py.acl.*",
+                          "+@pubsub", "+ping", "+acl|whoami")
+    try:
+        u = client(proto, username=name, password="pw one")
+        eq(u.ping(), True, "PING as the ACL user (AUTH user pass / HELLO 3 AUTH user pass)")
+        eq(u.execute_command("ACL", "WHOAMI"), name.encode(), "ACL WHOAMI")
+        p = u.pubsub()
+        p.subscribe("py.acl.news")
+        eq(next_msg(p), msg("subscribe", b"py.acl.news", 1))
+        eq(u.publish("py.acl.news", "hello"), 1, "PUBLISH to an allowed channel")
+        eq(next_msg(p), msg("message", b"py.acl.news", b"hello"))
+        try:
+            u.publish("py.other", "x")
+            raise AssertionError("PUBLISH to a denied channel accepted")
+        except redis.exceptions.NoPermissionError as e:
+            eq(str(e), NOPERM_CHANNEL, "NOPERM text for a denied channel")
+        users = [c.get("user") for c in admin.client_list()]
+        eq(users.count(name), 2, f"CLIENT LIST user= (got {users})")
+        try:
+            client(proto, username=name, password="wrong", retry=Retry(NoBackoff(), 0)).ping()
+            raise AssertionError("wrong password accepted")
+        except AuthenticationError as e:
+            eq("WRONGPASS" in str(e) or "invalid username-password" in str(e), True, f"error text {e!r}")
+        p.close()
+        u.close()
+    finally:
+        admin.execute_command("ACL", "DELUSER", name)
+        admin.close()
+
+
 @both_protocols
 def resubscribe_after_restart(proto):
     name = f"py-restart{proto}"
