@@ -54,6 +54,8 @@ pub enum CmdError {
     ConfigUnknownOption(&'static str, Bytes),
     ConfigInvalidArgument(Bytes, Bytes, String),
     ConfigImmutable(Bytes),
+    /// CONFIG SET of a `tls-*` setting whose files do not load (the log says why).
+    ConfigTls(Bytes),
     /// CONFIG REWRITE with no file to write to.
     ConfigNoFile,
     /// CONFIG REWRITE failed; the reason.
@@ -254,6 +256,14 @@ impl CmdError {
                 v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
                 v.extend_from_slice(c_str(name));
                 v.extend_from_slice(b"') - can't set immutable config");
+            }
+            // Redis 7 `applyTlsCfg`'s words.
+            CmdError::ConfigTls(name) => {
+                v.extend_from_slice(b"ERR CONFIG SET failed (possibly related to argument '");
+                v.extend_from_slice(c_str(name));
+                v.extend_from_slice(
+                    b"') - Unable to update TLS configuration. Check server logs.",
+                );
             }
             CmdError::ConfigNoFile => {
                 v.extend_from_slice(b"ERR The server is running without a config file")

@@ -16,8 +16,8 @@
 //!   byte-bounded queue that enforces Redis's `client-output-buffer-limit`, so a slow
 //!   subscriber is dropped while publishers never wait.
 //! - [`glob`] is Redis's pattern matcher, byte-exact, used by PSUBSCRIBE and PUBSUB.
-//! - [`transport`] is the byte pipe under a connection: TCP or a Unix socket today, one
-//!   enum the connection loop reads and writes through (TLS plugs in there).
+//! - [`transport`] is the byte pipe under a connection: TCP, TLS (rustls) or a Unix
+//!   socket, one enum the connection loop reads and writes through.
 //! - [`server`] accepts connections, runs the cron and shuts down gracefully.
 //! - [`admin`] is the optional HTTP port: Prometheus `/metrics`, `/healthz`, `/readyz`.
 //! - [`stats`] holds the counters, per-command histograms, SLOWLOG and latency monitor.

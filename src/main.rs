@@ -90,6 +90,9 @@ async fn serve(loaded: Loaded) -> ExitCode {
     for addr in server.local_addrs() {
         info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tcp");
     }
+    for addr in server.tls_addrs() {
+        info!(%addr, version = env!("CARGO_PKG_VERSION"), "Ready to accept connections tls");
+    }
     for path in server.unix_paths() {
         info!(
             path,

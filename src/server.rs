@@ -66,6 +66,8 @@ pub struct Shared {
     pub monitors: crate::cmd::monitor::Monitors,
     /// Cancelled by SHUTDOWN: `Server::run` then ends as on its shutdown future.
     pub shutdown_requested: CancellationToken,
+    /// TLS server configuration, reloaded by CONFIG SET of a `tls-*` setting.
+    pub tls: Arc<transport::TlsContext>,
 }
 
 impl Shared {
@@ -113,6 +115,7 @@ impl Shared {
             listening: AtomicBool::new(false),
             monitors: Default::default(),
             shutdown_requested: CancellationToken::new(),
+            tls: Arc::default(),
         }
     }
 
@@ -227,6 +230,15 @@ impl Server {
                 .into_iter()
                 .map(Listener::Tcp)
                 .collect();
+        // TLS (issue 7): its own port on the same bind addresses.
+        let tls = Arc::new(transport::TlsContext::new(&config)?);
+        if config.tls.port != 0 {
+            listeners.extend(
+                crate::bind::bind_tcp(&config.bind, config.tls.port, config.tcp_backlog)?
+                    .into_iter()
+                    .map(|l| Listener::Tls(l, tls.clone())),
+            );
+        }
         if let Some(path) = &config.unixsocket {
             listeners.push(Listener::Unix(transport::bind_unix(
                 path,
@@ -255,7 +267,9 @@ impl Server {
         } else {
             None
         };
-        let shared = Arc::new(Shared::new(config, config_file, acl));
+        let mut shared = Shared::new(config, config_file, acl);
+        shared.tls = tls;
+        let shared = Arc::new(shared);
         if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
             shared.port.store(addr.port(), Relaxed);
         }
@@ -280,6 +294,14 @@ impl Server {
         self.listeners
             .iter()
             .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The TLS addresses bound.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(Listener::tls_addr)
             .collect()
     }
 

@@ -70,6 +70,18 @@ pub fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
             }
             (s.set)(next, &value).map_err(invalid)?;
         }
+        // Any tls-* change re-reads the files (setting the same path again reloads a
+        // renewed certificate, as in Redis); new connections get it, connected ones
+        // keep their session. A configuration that does not load refuses the whole SET.
+        let tls_pair = args[2..]
+            .chunks(2)
+            .find(|p| p[0].len() > 4 && p[0][..4].eq_ignore_ascii_case(b"tls-"));
+        if let (Some(pair), true) = (tls_pair, ctx.shared.tls.enabled()) {
+            if let Err(e) = ctx.shared.tls.reload(next) {
+                tracing::warn!(error = %e, "Failed applying new configuration");
+                return Err(CmdError::ConfigTls(pair[0].clone()));
+            }
+        }
         Ok(())
     })?;
     crate::logging::set_level(&ctx.shared.config().loglevel);

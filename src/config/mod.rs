@@ -138,6 +138,37 @@ pub struct Config {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Per-channel subscriber series in /metrics (top N); 0 = none.
     pub metrics_top_channels: u64,
+    /// The `tls-*` settings (issue 7).
+    pub tls: TlsConfig,
+}
+
+/// `tls-auth-clients`: whether a TLS client must present a certificate signed by the CA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsAuthClients {
+    /// Redis's default: no certificate, no connection.
+    #[default]
+    Yes,
+    No,
+    /// A certificate is checked if given; a client without one is served.
+    Optional,
+}
+
+/// The `tls-*` settings, Redis's names and defaults. Empty strings mean "not set".
+#[derive(Clone, Debug, Default)]
+pub struct TlsConfig {
+    /// TLS port; 0 = no TLS listener (the default). Binds on the `bind` addresses.
+    pub port: u16,
+    pub cert_file: String,
+    pub key_file: String,
+    pub ca_cert_file: String,
+    pub ca_cert_dir: String,
+    pub auth_clients: TlsAuthClients,
+    /// `TLSv1.2 TLSv1.3` words; "" = both.
+    pub protocols: String,
+    /// TLS 1.3 suites, OpenSSL names separated by `:`; "" = rustls's defaults.
+    pub ciphersuites: String,
+    /// TLS 1.2 suites, OpenSSL names separated by `:`; "" = rustls's defaults.
+    pub ciphers: String,
 }
 
 impl Default for Config {
@@ -191,6 +222,7 @@ impl Default for Config {
             latency_tracking: false,
             latency_tracking_info_percentiles: Vec::new(),
             metrics_top_channels: 0,
+            tls: TlsConfig::default(),
         };
         for s in settings::SETTINGS {
             if let Err(e) = (s.set)(&mut c, s.default) {

@@ -2,8 +2,9 @@
 //! `--flag`, TOML key or `CONFIG SET`) naming one of them is not a typo: it gets one
 //! warning and is otherwise ignored, because it configures a keyspace, persistence,
 //! replication, clustering or process management respub does not have. A few would
-//! silently lower security if ignored (a TLS port): those stop the start instead, until
-//! respub implements them. ACL users (`user`, `aclfile`) are implemented (`crate::acl`).
+//! silently lower security if ignored: those would stop the start instead. None is left:
+//! ACL users (`user`, `aclfile`, `crate::acl`) and TLS (`tls-*`, `transport::tls`) are
+//! implemented; `Refuse` stays for the next such directive.
 //!
 //! The list is `CONFIG GET *` of redis-server 7.0.15 plus the directives that are not
 //! parameters (`user`, `loadmodule`, `sentinel`) and 7.2's additions (`locale-collate`,
@@ -21,17 +22,12 @@ pub enum Disposition {
     Refuse(&'static str),
 }
 
-pub fn disposition(name: &str, value: &str) -> Disposition {
+pub fn disposition(name: &str, _value: &str) -> Disposition {
     let name = name.to_ascii_lowercase();
     if !REDIS_ONLY.contains(&name.as_str()) {
         return Disposition::Unknown;
     }
-    match name.as_str() {
-        "tls-port" if value.trim() != "0" => Disposition::Refuse(
-            "TLS is not implemented yet: refusing to start without the TLS listener asked for",
-        ),
-        _ => Disposition::Ignore,
-    }
+    Disposition::Ignore
 }
 
 /// Sorted: the directive names.
@@ -184,22 +180,13 @@ const REDIS_ONLY: &[&str] = &[
     "syslog-facility",
     "syslog-ident",
     "tcp-keepalive",
-    "tls-auth-clients",
-    "tls-ca-cert-dir",
-    "tls-ca-cert-file",
-    "tls-cert-file",
-    "tls-ciphers",
-    "tls-ciphersuites",
     "tls-client-cert-file",
     "tls-client-key-file",
     "tls-client-key-file-pass",
     "tls-cluster",
     "tls-dh-params-file",
-    "tls-key-file",
     "tls-key-file-pass",
-    "tls-port",
     "tls-prefer-server-ciphers",
-    "tls-protocols",
     "tls-replication",
     "tls-session-cache-size",
     "tls-session-cache-timeout",
@@ -227,12 +214,13 @@ mod tests {
     }
 
     #[test]
-    fn security_directives_refuse() {
+    fn no_directive_refuses_now() {
         assert!(matches!(
-            disposition("tls-port", "6380"),
-            Disposition::Refuse(_)
+            disposition("tls-session-caching", "no"),
+            Disposition::Ignore
         ));
-        assert_eq!(disposition("tls-port", "0"), Disposition::Ignore);
+        // TLS is implemented: tls-port is a setting, no longer a Redis-only directive.
+        assert_eq!(disposition("tls-port", "6380"), Disposition::Unknown);
         assert_eq!(disposition("appendonly", "yes"), Disposition::Ignore);
         assert_eq!(disposition("bnid", "x"), Disposition::Unknown);
     }

@@ -9,7 +9,7 @@
 //! [`Config::default`] is built by applying every row's default text, so the default
 //! `--help` prints is the default the server runs with.
 
-use super::{parse_memory, Config};
+use super::{parse_memory, Config, TlsAuthClients};
 
 /// What a value measures; shown by `--help` and `--check-config`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +208,163 @@ pub static SETTINGS: &[Setting] = &[
         },
         // Octal without a leading 0, as redis-server prints it (`700`).
         get: |c| format!("{:o}", c.unixsocketperm),
+    },
+    // ---- TLS (issue 7). Mutable rows take effect for new connections: CONFIG SET
+    // rebuilds the TLS configuration (re-reading the files) and refuses the change if
+    // it does not load; connected clients keep the session they have. ----
+    Setting {
+        name: "tls-port",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "0",
+        mutable: false,
+        secret: false,
+        help: "TLS port, on the same bind addresses as port; 0 = no TLS listener. Plain \
+               and TLS ports can be open together ('port 0' turns plain TCP off).",
+        set: |c, v| {
+            c.tls.port = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' is not a port number (0-65535)"))?;
+            Ok(())
+        },
+        get: |c| c.tls.port.to_string(),
+    },
+    Setting {
+        name: "tls-cert-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "The server's certificate chain, PEM. Re-read by CONFIG SET.",
+        set: |c, v| {
+            c.tls.cert_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.cert_file.clone(),
+    },
+    Setting {
+        name: "tls-key-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "The private key of tls-cert-file, PEM (PKCS#8, PKCS#1 or SEC1; not \
+               encrypted). Re-read by CONFIG SET.",
+        set: |c, v| {
+            c.tls.key_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.key_file.clone(),
+    },
+    Setting {
+        name: "tls-ca-cert-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "CA certificates (PEM) that client certificates must chain to.",
+        set: |c, v| {
+            c.tls.ca_cert_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.ca_cert_file.clone(),
+    },
+    Setting {
+        name: "tls-ca-cert-dir",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "A directory of CA certificates (every PEM file in it), with or instead of \
+               tls-ca-cert-file.",
+        set: |c, v| {
+            c.tls.ca_cert_dir = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.ca_cert_dir.clone(),
+    },
+    Setting {
+        name: "tls-auth-clients",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "yes",
+        mutable: true,
+        secret: false,
+        help: "Client certificates: yes (required, the Redis default), no, or optional \
+               (checked when given).",
+        set: |c, v| {
+            c.tls.auth_clients = match v.trim().to_ascii_lowercase().as_str() {
+                "yes" => TlsAuthClients::Yes,
+                "no" => TlsAuthClients::No,
+                "optional" => TlsAuthClients::Optional,
+                _ => return Err(format!("'{v}' is not yes, no or optional")),
+            };
+            Ok(())
+        },
+        get: |c| {
+            match c.tls.auth_clients {
+                TlsAuthClients::Yes => "yes",
+                TlsAuthClients::No => "no",
+                TlsAuthClients::Optional => "optional",
+            }
+            .to_string()
+        },
+    },
+    Setting {
+        name: "tls-protocols",
+        aliases: &[],
+        unit: Unit::Words,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "TLS versions allowed: 'TLSv1.2', 'TLSv1.3' or both; empty = both. TLSv1 and \
+               TLSv1.1 are not supported (rustls).",
+        set: |c, v| {
+            for w in v.split_whitespace() {
+                if !w.eq_ignore_ascii_case("TLSv1.2") && !w.eq_ignore_ascii_case("TLSv1.3") {
+                    return Err(format!("'{w}' is not TLSv1.2 or TLSv1.3"));
+                }
+            }
+            c.tls.protocols = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.protocols.clone(),
+    },
+    Setting {
+        name: "tls-ciphersuites",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "TLS 1.3 cipher suites, OpenSSL names joined by ':' \
+               (TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256); empty = all rustls has.",
+        set: |c, v| {
+            c.tls.ciphersuites = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.ciphersuites.clone(),
+    },
+    Setting {
+        name: "tls-ciphers",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "TLS 1.2 cipher suites, OpenSSL names joined by ':' \
+               (ECDHE-RSA-AES256-GCM-SHA384); empty = all rustls has (ECDHE with AES-GCM \
+               or ChaCha20 only).",
+        set: |c, v| {
+            c.tls.ciphers = v.to_string();
+            Ok(())
+        },
+        get: |c| c.tls.ciphers.clone(),
     },
     Setting {
         name: "protected-mode",

@@ -193,7 +193,8 @@ impl Conn {
         let read_waker = self.read_waker.clone();
         let shared = self.shared.clone();
         loop {
-            let want_write = !self.writing.is_empty() || outbox.has_data();
+            // TLS: handshake records and ciphertext left in rustls are output too.
+            let want_write = !self.writing.is_empty() || outbox.has_data() || stream.wants_write();
             if self.session.close_after_reply && !want_write {
                 return Ok(End::Closed);
             }
@@ -521,7 +522,7 @@ impl Conn {
             if self.writing.is_empty() {
                 self.client.outbox.take_into(&mut self.writing);
                 if self.writing.is_empty() {
-                    return Ok(());
+                    return Ok(stream.try_write_pending()?);
                 }
             }
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
@@ -581,7 +582,8 @@ impl Conn {
             loop {
                 let quiesced = shared.quiesced.notified();
                 let idle = shared.readers.load(Relaxed) == 0;
-                let want_write = !self.writing.is_empty() || outbox.has_data();
+                let want_write =
+                    !self.writing.is_empty() || outbox.has_data() || stream.wants_write();
                 if idle && !want_write {
                     return;
                 }

@@ -47,13 +47,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# TLS (issue 7): certificates made now, for this run only; the server also listens on a
+# TLS port (CLIENTS_TLS_PORT) trusting CLIENTS_TLS_DIR/ca.crt for optional client certs.
+export CLIENTS_TLS_DIR="$CLIENTS_STATE/tls"
+if ! "$here/tls-certs.sh" "$CLIENTS_TLS_DIR"; then
+    echo "run.sh: could not make the TLS test certificates" >&2
+    echo "clients: 0 passed, 1 failed"
+    exit 1
+fi
+
 if ! CLIENTS_PORT=$("$CLIENTS_CTL" start main); then
     echo "run.sh: could not start $server ($CLIENTS_BIN)" >&2
     echo "clients: 0 passed, 1 failed"
     exit 1
 fi
 export CLIENTS_HOST=127.0.0.1 CLIENTS_PORT CLIENTS_SOCKET="$CLIENTS_STATE/main.sock"
-echo "run.sh: $server ($CLIENTS_BIN) on 127.0.0.1:$CLIENTS_PORT"
+export CLIENTS_TLS_PORT=$(cat "$CLIENTS_STATE/main.tlsport")
+echo "run.sh: $server ($CLIENTS_BIN) on 127.0.0.1:$CLIENTS_PORT, TLS on :$CLIENTS_TLS_PORT"
 
 total_pass=0 total_fail=0 summary=()
 

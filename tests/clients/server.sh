@@ -12,7 +12,8 @@
 #
 # Environment (run.sh exports it): CLIENTS_SERVER=redis|respub, CLIENTS_BIN=/path/to/binary,
 # CLIENTS_STATE=directory holding NAME.pid / NAME.port / NAME.pass / NAME.log and the
-# instance's Unix socket NAME.sock.
+# instance's Unix socket NAME.sock; CLIENTS_TLS_DIR=certificates (tls-certs.sh), when set
+# every instance also serves TLS on the port in NAME.tlsport.
 # Only processes whose PID is recorded here are ever signalled, and only after checking
 # that the PID still runs our binary (PIDs get reused).
 set -euo pipefail
@@ -61,6 +62,17 @@ launch() {
     local args=(--port "$port" --bind 127.0.0.1 --unixsocket "$CLIENTS_STATE/$name.sock"
         --save '' --appendonly no --loglevel warning)
     [[ -n "$pass" ]] && args+=(--requirepass "$pass")
+    # TLS (issue 7): with CLIENTS_TLS_DIR (run.sh makes it with tls-certs.sh) every
+    # instance also listens on a TLS port, NAME.tlsport, kept across restarts. Client
+    # certificates are optional, so suites check both one-way and mutual TLS.
+    local tlsport=
+    if [[ -n "${CLIENTS_TLS_DIR:-}" ]]; then
+        tlsport=$(cat "$CLIENTS_STATE/$name.tlsport" 2>/dev/null || free_port)
+        echo "$tlsport" >"$CLIENTS_STATE/$name.tlsport"
+        args+=(--tls-port "$tlsport" --tls-cert-file "$CLIENTS_TLS_DIR/server.crt"
+            --tls-key-file "$CLIENTS_TLS_DIR/server.key" --tls-ca-cert-file "$CLIENTS_TLS_DIR/ca.crt"
+            --tls-auth-clients optional)
+    fi
     if [[ "$CLIENTS_SERVER" == redis ]]; then
         args+=(--daemonize no --dir "$CLIENTS_STATE")
     fi
@@ -69,7 +81,7 @@ launch() {
     echo "$pid" >"$CLIENTS_STATE/$name.pid"
     echo "$port" >"$CLIENTS_STATE/$name.port"
     printf '%s' "$pass" >"$CLIENTS_STATE/$name.pass"
-    if ! wait_listening "$port" "$pid"; then
+    if ! wait_listening "$port" "$pid" || { [[ -n "$tlsport" ]] && ! wait_listening "$tlsport" "$pid"; }; then
         echo "server.sh: $name did not listen on 127.0.0.1:$port; log:" >&2
         tail -n 20 "$CLIENTS_STATE/$name.log" >&2 || true
         stop "$name"

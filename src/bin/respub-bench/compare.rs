@@ -21,6 +21,8 @@ pub(crate) struct CompareConfig {
     pub(crate) warmup: Duration,
     /// Where the markdown table is also written, if anywhere.
     pub(crate) markdown: Option<PathBuf>,
+    /// Every connection over TLS (`tls`).
+    pub(crate) tls: bool,
 }
 
 const NAMES: [&str; 2] = ["respub", "redis"];
@@ -30,6 +32,9 @@ const NAMES: [&str; 2] = ["respub", "redis"];
 pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
     let workdir = std::env::temp_dir().join(format!("respub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&workdir)?;
+    if cfg.tls {
+        crate::tls::enable(&workdir.join("tls"))?;
+    }
     let bins = [cfg.respub.clone(), cfg.redis.clone()];
     for bin in &bins {
         if !bin.exists() {
@@ -40,13 +45,15 @@ pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
         }
     }
     println!(
-        "compare: respub={} redis={} rounds={} scenarios={} duration={:?} warmup={:?}",
+        "compare: respub={} redis={} rounds={} scenarios={} duration={:?} warmup={:?} \
+         transport={}",
         bins[0].display(),
         bins[1].display(),
         cfg.rounds,
         cfg.scenarios.len(),
         cfg.duration,
-        cfg.warmup
+        cfg.warmup,
+        if cfg.tls { "tls" } else { "tcp" }
     );
     // results[scenario][server] = one report per round (None when the run failed).
     let mut results: BTreeMap<&str, [Vec<Option<Report>>; 2]> = BTreeMap::new();

@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::resp::{self, Frame, Item};
+use crate::tls::{self, Stream};
 
 /// How long any single setup exchange may take before the run is declared failed.
 pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -17,7 +18,7 @@ pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
 /// A connection plus unparsed bytes `buf[start..end]`.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) buf: Vec<u8>,
     pub(crate) start: usize,
     pub(crate) end: usize,
@@ -34,6 +35,9 @@ impl Conn {
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         stream.set_nodelay(true)?;
+        let stream = tokio::time::timeout(SETUP_TIMEOUT, tls::wrap(stream))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
         Ok(Conn {
             stream,
             buf: vec![0; buf_size.max(64)],

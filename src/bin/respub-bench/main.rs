@@ -15,6 +15,7 @@ mod report;
 mod resp;
 mod scenarios;
 mod server;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ usage:
   respub-bench run --addr 127.0.0.1:PORT [--server-pid PID] --scenario NAME
                    [--duration S] [--warmup S] [--quick] [--threads N]
   respub-bench compare [--rounds N] [--respub PATH] [--redis PATH] [--scenarios a,b,...]
-                   [--duration S] [--warmup S] [--quick] [--markdown FILE] [--threads N]
+                   [--duration S] [--warmup S] [--quick] [--tls] [--markdown FILE] [--threads N]
   respub-bench list
 
 run      one scenario against an already running server (CPU and RSS need --server-pid;
@@ -38,7 +39,8 @@ run      one scenario against an already running server (CPU and RSS need --serv
          --client-output-buffer-limit \"pubsub 32mb 8mb 60\")
 compare  starts a fresh respub and redis-server per scenario run on free 127.0.0.1 ports,
          alternating which goes first, for N rounds (default 3; 1 with --quick), and prints
-         medians side by side as text and markdown
+         medians side by side as text and markdown; --tls: every connection over TLS
+         (certificates made with openssl; servers get --port 0 --tls-port P)
 defaults: --duration 3 --warmup 1 (quick: 1 and 0.3); --respub = `respub` next to this
          executable; --redis /usr/bin/redis-server; --threads 2 (bench runtime workers)";
 
@@ -66,7 +68,7 @@ impl Flags {
             let Some(name) = a.strip_prefix("--") else {
                 return Err(format!("unexpected argument {a:?}\n{USAGE}"));
             };
-            if name == "quick" {
+            if name == "quick" || name == "tls" {
                 pairs.push((name.to_string(), None));
                 continue;
             }
@@ -184,6 +186,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 "quick",
                 "markdown",
                 "threads",
+                "tls",
             ])?;
             let rounds = flags
                 .parsed::<usize>("rounds")?
@@ -216,6 +219,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 duration,
                 warmup,
                 markdown: flags.parsed("markdown")?,
+                tls: flags.has("tls"),
             };
             // Bound the whole comparison: every run has its own limit, so this only
             // triggers if something is badly wrong.

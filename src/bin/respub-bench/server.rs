@@ -42,7 +42,14 @@ impl ServerProcess {
             let port = free_port()?;
             let log = workdir.join(format!("{tag}-{port}.log"));
             let mut cmd = Command::new(bin);
-            cmd.arg("--port").arg(port.to_string()).args(COMMON_FLAGS);
+            match crate::tls::server_args() {
+                None => cmd.arg("--port").arg(port.to_string()),
+                Some(tls) => cmd
+                    .args(["--port", "0", "--tls-port"])
+                    .arg(port.to_string())
+                    .args(tls),
+            };
+            cmd.args(COMMON_FLAGS);
             if is_redis(bin) {
                 cmd.args(REDIS_FLAGS);
             }

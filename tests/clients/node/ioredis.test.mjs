@@ -3,6 +3,7 @@
 // ioredis 6 speaks RESP3 by default (`hello 3`, then `info` as the ready check); every
 // test runs with the default and with `protocol: 2` (no HELLO, RESP2 arrays).
 import Redis from 'ioredis';
+import { readFileSync } from 'node:fs';
 import { assert, HOST, PORT, WAIT_MS, Inbox, ctl, run, test, until, within } from './harness.mjs';
 
 const PROTOCOLS = [3, 2];
@@ -255,6 +256,56 @@ test('50 subscribers x 1,000 messages from 5 publishers, RESP2 and RESP3 mixed',
     assert.equal(s.received, nPub * perPub);
     assert.deepEqual(s.last, new Array(nPub).fill(perPub - 1));
   }
+});
+
+// TLS (issue 7): the same server's TLS port (CLIENTS_TLS_PORT), certificates made for
+// this run by tests/clients/tls-certs.sh; ioredis as its docs show it, `tls: { ca }`.
+const TLS_PORT = Number(process.env.CLIENTS_TLS_PORT);
+const TLS_DIR = process.env.CLIENTS_TLS_DIR;
+if (!TLS_PORT || !TLS_DIR) {
+  console.error('CLIENTS_TLS_PORT and CLIENTS_TLS_DIR must be set (run through tests/clients/run.sh)');
+  process.exit(2);
+}
+const tlsFile = (name) => readFileSync(`${TLS_DIR}/${name}`);
+
+for (const protocol of PROTOCOLS) {
+  const tag = `[resp${protocol}]`;
+
+  test(`TLS subscriber, plain publisher, 1 MiB message ${tag}`, async (defer) => {
+    const sub = open(defer, protocol, { port: TLS_PORT, tls: { ca: tlsFile('ca.crt'), servername: 'localhost' } });
+    const pub = open(defer, protocol);
+    const inbox = new Inbox();
+    sub.on('messageBuffer', (channel, message) => inbox.push([channel.toString(), message]));
+    assert.equal(await sub.subscribe('io.tls.a'), 1);
+    const big = Buffer.alloc(1024 * 1024, 0);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    for (const m of [Buffer.from('hello'), big, Buffer.from('after')]) {
+      assert.equal(await pub.publish('io.tls.a', m), 1);
+      const [ch, got] = await inbox.next();
+      assert.equal(ch, 'io.tls.a');
+      assert.ok(got.equals(m), `payload of ${m.length} bytes intact`);
+    }
+  });
+
+  test(`TLS publisher with a client certificate ${tag}`, async (defer) => {
+    const tlsOpts = { ca: tlsFile('ca.crt'), cert: tlsFile('client.crt'), key: tlsFile('client.key'), servername: 'localhost' };
+    const sub = open(defer, protocol);
+    const pub = open(defer, protocol, { port: TLS_PORT, tls: tlsOpts });
+    const inbox = new Inbox();
+    sub.on('message', (channel, message) => inbox.push([channel, message]));
+    assert.equal(await sub.subscribe('io.tls.b'), 1);
+    for (let i = 0; i < 200; i++) assert.equal(await pub.publish('io.tls.b', `m${i}`), 1);
+    for (let i = 0; i < 200; i++) assert.deepEqual(await inbox.next(), ['io.tls.b', `m${i}`]);
+  });
+}
+
+test('TLS with the wrong CA fails verification', async (defer) => {
+  const r = open(defer, 3, {
+    port: TLS_PORT, tls: { ca: tlsFile('other-ca.crt'), servername: 'localhost' },
+    maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
+  });
+  const err = await within(new Promise((res) => r.once('error', res)), "an 'error' event");
+  assert.match(String(err.code ?? err.message), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to verify|certificate/i);
 });
 
 await run('ioredis');

@@ -3,6 +3,7 @@
 // node-redis 6 defaults to RESP3 (`HELLO 3` pipelined with CLIENT SETINFO); every test
 // runs with the default and with `RESP: 2`.
 import { createClient } from 'redis';
+import { readFileSync } from 'node:fs';
 import { assert, HOST, PORT, Inbox, ctl, run, test, until, within } from './harness.mjs';
 
 const MODES = [undefined, 2]; // undefined = the library default (RESP3)
@@ -221,6 +222,49 @@ test('20 subscribers x 500 messages from 5 publishers, RESP2 and RESP3 mixed', a
     assert.equal(s.received, nPub * perPub);
     assert.deepEqual(s.last, new Array(nPub).fill(perPub - 1));
   }
+});
+
+// TLS (issue 7): `rediss://` to the same server's TLS port, trusting the run's CA
+// (certificates made by tests/clients/tls-certs.sh).
+const TLS_PORT = Number(process.env.CLIENTS_TLS_PORT);
+const TLS_DIR = process.env.CLIENTS_TLS_DIR;
+if (!TLS_PORT || !TLS_DIR) {
+  console.error('CLIENTS_TLS_PORT and CLIENTS_TLS_DIR must be set (run through tests/clients/run.sh)');
+  process.exit(2);
+}
+
+async function openTls(defer, RESP, ca) {
+  const c = createClient({
+    ...(RESP ? { RESP } : {}),
+    url: `rediss://${HOST}:${TLS_PORT}`,
+    socket: { ca: readFileSync(`${TLS_DIR}/${ca}`), servername: 'localhost', connectTimeout: 5000, reconnectStrategy: false },
+  });
+  const errors = [];
+  c.on('error', (e) => errors.push(e));
+  defer(() => (c.isOpen ? c.destroy() : undefined));
+  await within(c.connect(), 'connect() over TLS');
+  return c;
+}
+
+for (const RESP of MODES) {
+  const tag = RESP ? `[RESP: ${RESP}]` : '[default RESP3]';
+  test(`rediss:// subscriber, plain publisher, 1 MiB ${tag}`, async (defer) => {
+    const sub = await openTls(defer, RESP, 'ca.crt');
+    const pub = await open(defer, RESP);
+    const inbox = new Inbox();
+    await sub.subscribe('nr.tls', (message) => inbox.push(message), true);
+    const big = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
+    for (const m of [Buffer.from('hello'), big, Buffer.from('after')]) {
+      assert.equal(await pub.publish('nr.tls', m), 1);
+      assert.ok((await inbox.next()).equals(m), `payload of ${m.length} bytes intact`);
+    }
+    assert.equal(await sub.isOpen, true);
+  });
+}
+
+test('rediss:// with the wrong CA fails verification', async (defer) => {
+  await assert.rejects(openTls(defer, undefined, 'other-ca.crt'), /self.signed|unable to verify|certificate/i);
 });
 
 await run('node-redis');

@@ -5,7 +5,8 @@ run_in_thread, pipeline(), health_check_interval, Retry for reconnects.
 Prints `redis-py: N passed, M failed` last; exits 1 on any failure.
 
 Environment (set by ../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL (server.sh),
-CLIENTS_SOCKET (the same server's Unix socket).
+CLIENTS_SOCKET (the same server's Unix socket), CLIENTS_TLS_PORT and CLIENTS_TLS_DIR (the
+same server's TLS port and the run's certificates, made by ../tls-certs.sh).
 """
 
 import asyncio
@@ -29,6 +30,8 @@ HOST = os.environ.get("CLIENTS_HOST", "127.0.0.1")
 PORT = int(os.environ["CLIENTS_PORT"])
 CTL = os.environ["CLIENTS_CTL"]
 SOCKET = os.environ.get("CLIENTS_SOCKET")  # checked by the unix socket tests, never skipped
+TLS_PORT = int(os.environ["CLIENTS_TLS_PORT"])  # checked by the TLS tests, never skipped
+TLS_DIR = os.environ["CLIENTS_TLS_DIR"]
 TEST_TIMEOUT = 60  # seconds per test, enforced by SIGALRM / asyncio.wait_for
 WAIT = 5.0  # seconds any single expected event may take
 
@@ -655,6 +658,77 @@ def monitor_shows_other_clients_commands(proto):
         eq(m.next_command()["command"], "SELECT 1", "SELECT")
     r.close()
     other.close()
+
+
+# --------------------------------------------------------------------------- TLS (issue 7)
+
+
+def tls_client(proto, **kw):
+    """redis-py over TLS the way its docs show it: ssl=True with the CA to trust."""
+    return client(proto, port=TLS_PORT, ssl=True,
+                  ssl_ca_certs=kw.pop("ca", f"{TLS_DIR}/ca.crt"), **kw)
+
+
+@both_protocols
+def tls_subscriber_plain_publisher(proto):
+    # The server serves plain and TLS ports at once; a TLS subscriber gets what a plain
+    # publisher sends, including a 1 MiB message, and the other way round.
+    t = tls_client(proto)
+    eq(t.ping(), True, "PING over TLS")
+    p = t.pubsub()
+    p.subscribe("py.tls.a")
+    eq(next_msg(p), msg("subscribe", b"py.tls.a", 1), "confirmation over TLS")
+    plain = client(proto)
+    big = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    for data in (b"hello", big, b"after"):
+        eq(plain.publish("py.tls.a", data), 1, "plain PUBLISH to a TLS subscriber")
+        eq(next_msg(p), msg("message", b"py.tls.a", data), "delivery over TLS")
+    ps = plain.pubsub()
+    ps.subscribe("py.tls.b")
+    eq(next_msg(ps), msg("subscribe", b"py.tls.b", 1), "plain confirmation")
+    eq(t.publish("py.tls.b", big), 1, "TLS PUBLISH of 1 MiB")
+    eq(next_msg(ps), msg("message", b"py.tls.b", big), "1 MiB from a TLS publisher")
+    for c in (p, ps):
+        c.close()
+    t.close()
+    plain.close()
+
+
+@test
+def tls_mutual_client_certificate():
+    # tls-auth-clients optional: a client certificate from the CA is accepted.
+    t = tls_client(3, ssl_certfile=f"{TLS_DIR}/client.crt", ssl_keyfile=f"{TLS_DIR}/client.key")
+    eq(t.ping(), True, "PING with a client certificate")
+    t.close()
+
+
+@test
+def tls_wrong_ca_fails_verification():
+    t = tls_client(2, ca=f"{TLS_DIR}/other-ca.crt")
+    try:
+        t.ping()
+    except ConnectionError as e:
+        if "CERTIFICATE_VERIFY_FAILED" not in str(e):
+            raise AssertionError(f"expected a verification failure, got {e!r}")
+    else:
+        raise AssertionError("PING succeeded although the server's CA is not trusted")
+    finally:
+        t.close()
+
+
+@both_protocols
+async def async_tls_pubsub(proto):
+    a = aclient(proto, port=TLS_PORT, ssl=True, ssl_ca_certs=f"{TLS_DIR}/ca.crt")
+    p = a.pubsub()
+    await p.psubscribe("py.atls.*")
+    eq(await anext_msg(p), msg("psubscribe", b"py.atls.*", 1), "confirmation")
+    for i in range(100):
+        eq(await a.publish(f"py.atls.{i}", f"m{i}"), 1, "PUBLISH over TLS")
+    for i in range(100):
+        eq(await anext_msg(p), msg("pmessage", f"py.atls.{i}".encode(), f"m{i}".encode(),
+                                   b"py.atls.*"), "in order over TLS")
+    await p.aclose()
+    await a.aclose()
 
 
 # --------------------------------------------------------------------------- runner

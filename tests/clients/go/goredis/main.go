@@ -5,15 +5,19 @@
 // (Options.Protocol), passwords, and the handshake go-redis sends on every connection.
 //
 // Prints `go-redis: N passed, M failed` last; exits 1 on any failure.
-// Environment (set by ../../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL.
+// Environment (set by ../../run.sh): CLIENTS_HOST, CLIENTS_PORT, CLIENTS_CTL, and for
+// TLS CLIENTS_TLS_PORT and CLIENTS_TLS_DIR (certificates made by ../../tls-certs.sh).
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -123,6 +127,7 @@ func main() {
 		addProtocolChecks(p)
 	}
 	addChecks()
+	addTLSChecks()
 	h.Main("go-redis", "go-redis v9 (github.com/redis/go-redis/v9, see go.mod)")
 }
 
@@ -623,4 +628,72 @@ func ioReadFull(c net.Conn, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// TLS (issue 7): the same server's TLS port, with a tls.Config as go-redis users set
+// Options.TLSConfig; a missing port or certificate directory fails the checks.
+func tlsConfig(caFile string, withClientCert bool) *tls.Config {
+	dir := os.Getenv("CLIENTS_TLS_DIR")
+	pem, err := os.ReadFile(dir + "/" + caFile)
+	must(err, "read "+caFile+" (CLIENTS_TLS_DIR)")
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		failf("no certificate in %s", caFile)
+	}
+	c := &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	if withClientCert {
+		cert, err := tls.LoadX509KeyPair(dir+"/client.crt", dir+"/client.key")
+		must(err, "client certificate")
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c
+}
+
+func tlsAddr() string {
+	port := os.Getenv("CLIENTS_TLS_PORT")
+	if port == "" {
+		failf("CLIENTS_TLS_PORT is not set (run through tests/clients/run.sh)")
+	}
+	return h.Addr(port)
+}
+
+func addTLSChecks() {
+	for _, proto := range []int{2, 3} {
+		proto := proto
+		P := " (" + protoName(proto) + ")"
+		h.Add("TLS subscriber, plain publisher, 1 MiB message"+P, func(t *h.T) {
+			sc := client(t, tlsAddr(), proto, func(o *redis.Options) { o.TLSConfig = tlsConfig("ca.crt", false) })
+			pub := client(t, h.Addr(), proto)
+			ps := subscribe(t, sc.Subscribe(ctx(), "gr.tls.a"))
+			eq(recv(ps), sub("subscribe", "gr.tls.a", 1), "confirmation over TLS")
+			big := bytes.Repeat([]byte("0123456789abcdef"), 64*1024)
+			for _, m := range []string{"hello", string(big), "after"} {
+				eq(publish(pub, "gr.tls.a", m), int64(1), "PUBLISH to a TLS subscriber")
+				eq(recv(ps), msg("gr.tls.a", m), "delivery over TLS")
+			}
+		})
+		h.Add("TLS publisher with a client certificate, 500 in order"+P, func(t *h.T) {
+			pc := client(t, tlsAddr(), proto, func(o *redis.Options) { o.TLSConfig = tlsConfig("ca.crt", true) })
+			c := client(t, h.Addr(), proto)
+			ps := subscribe(t, c.Subscribe(ctx(), "gr.tls.b"))
+			eq(recv(ps), sub("subscribe", "gr.tls.b", 1), "confirmation")
+			for i := 0; i < 500; i++ {
+				eq(publish(pc, "gr.tls.b", fmt.Sprintf("m%d", i)), int64(1), "PUBLISH over TLS")
+			}
+			for i := 0; i < 500; i++ {
+				eq(recv(ps), msg("gr.tls.b", fmt.Sprintf("m%d", i)), "in order")
+			}
+		})
+	}
+	h.Add("TLS with the wrong CA fails verification", func(t *h.T) {
+		c := client(t, tlsAddr(), 3, func(o *redis.Options) {
+			o.TLSConfig = tlsConfig("other-ca.crt", false)
+			o.MaxRetries = -1
+		})
+		err := c.Ping(ctx()).Err()
+		var unknown x509.UnknownAuthorityError
+		if err == nil || !errors.As(err, &unknown) {
+			failf("expected x509.UnknownAuthorityError, got %v", err)
+		}
+	})
 }
