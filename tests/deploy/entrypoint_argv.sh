@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154,SC2016
 # (variables come from run.sh; the single-quoted sh -c scripts expand in the child)
-# Part 1a (sourced by run.sh): docker/docker-entrypoint.sh's argv rules, with stand-ins.
+# Part 1 (sourced by run.sh): docker/docker-entrypoint.sh's argv rules, with stand-ins.
 #
 # `respub`, `redis-server`, `redis-cli`, `sh`, `chown`, `id` and `setpriv` on PATH are
 # recorders: each appends one line, `UMASK NAME ARG...` (args shell-quoted), to $REC, so

@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154,SC2016
 # (variables come from run.sh; the single-quoted sh -c scripts expand in the child)
-# Part 1b (sourced by run.sh): the entrypoint starting real respub and, as the reference,
+# Part 2 (sourced by run.sh): the entrypoint starting real respub and, as the reference,
 # real redis-server (servers.sh), as root and as `--user 1000:1000`, with flags and with a
 # redis.conf, and what a container relies on once it runs.
 

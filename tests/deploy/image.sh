@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154,SC2016
 # (variables and helpers come from run.sh and servers.sh; single-quoted scripts expand in
 # the child)
-# Part 6 (sourced by run.sh): the image, built without Docker and run without Docker.
+# Part 7 (sourced by run.sh): the image, built without Docker and run without Docker.
 #
 # replay_image.py applies docker/Dockerfile's own instructions to a debootstrap'd bookworm
 # minbase root (setup.sh makes it; the Dockerfile's base is bookworm-slim, the same

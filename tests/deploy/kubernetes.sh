@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154
 # (variables and helpers come from run.sh and servers.sh)
-# Part 4 (sourced by run.sh): deploy/kubernetes/respub.yaml.
+# Part 5 (sourced by run.sh): deploy/kubernetes/respub.yaml.
 #
 # kubernetes-validate --strict checks every object against the Kubernetes JSON schemas its
 # wheel ships (unknown fields rejected), for the oldest and newest versions it has here;

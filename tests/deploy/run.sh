@@ -11,10 +11,12 @@
 #      example app against them;
 #   3. compose.sh: deploy/docker-compose.yml through `docker compose config` and the
 #      compose-spec schema, then its redis command and healthcheck run for real;
-#   4. kubernetes.sh: deploy/kubernetes/respub.yaml against Kubernetes' schemas
+#   4. compose_acl_tls.sh: deploy/acl-tls/ (TLS only, ACL users from an aclfile) validated,
+#      then its command and healthcheck run for real with generated certificates;
+#   5. kubernetes.sh: deploy/kubernetes/respub.yaml against Kubernetes' schemas
 #      (kubernetes-validate --strict) and the rules the pod relies on;
-#   5. dockerfile.sh: hadolint and shellcheck, and the image facts a redis user relies on;
-#   6. image.sh: the Dockerfile replayed into a chroot (no Docker), then run as
+#   6. dockerfile.sh: hadolint and shellcheck, and the image facts a redis user relies on;
+#   7. image.sh: the Dockerfile replayed into a chroot (no Docker), then run as
 #      `docker run IMAGE --port P` would run it.
 # The tools come from setup.sh (pinned in requirements.txt). Prints one line per check
 # and, last, `deploy: N passed, M failed`; exits 1 on any failure. Only the processes it
@@ -26,7 +28,7 @@ bin=$repo/target/release/respub
 while (($#)); do
     case "$1" in
     --bin) bin=$2; shift 2 ;;
-    -h | --help) sed -n '3,21p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -58,7 +60,7 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=servers.sh
 source "$here/servers.sh"
-for part in ${DEPLOY_PARTS:-entrypoint_argv entrypoint_real compose kubernetes dockerfile image}; do
+for part in ${DEPLOY_PARTS:-entrypoint_argv entrypoint_real compose compose_acl_tls kubernetes dockerfile image}; do
     if [[ -f "$here/$part.sh" ]]; then
         # shellcheck source=/dev/null
         source "$here/$part.sh"
