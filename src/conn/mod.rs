@@ -18,6 +18,7 @@ pub mod arrival;
 pub mod client;
 pub mod outbox;
 pub mod session;
+pub mod wake_batch;
 
 use crate::cmd::{self, Ctx, Out};
 use crate::error::{protocol_error_text, ConnError};
@@ -192,6 +193,10 @@ impl Conn {
         let stamp = self.stamp.clone();
         let read_waker = self.read_waker.clone();
         let shared = self.shared.clone();
+        // Created once: a fresh `cancelled()` per pass would register with the token's
+        // shared waiter list (one lock for every connection) on each loop pass.
+        let cancelled = token.cancelled();
+        tokio::pin!(cancelled);
         loop {
             // TLS: handshake records and ciphertext left in rustls are output too.
             let want_write = !self.writing.is_empty() || outbox.has_data() || stream.wants_write();
@@ -210,7 +215,7 @@ impl Conn {
             let paused = self.paused;
             tokio::select! {
                 biased;
-                _ = token.cancelled() => return Ok(End::Shutdown),
+                _ = &mut cancelled => return Ok(End::Shutdown),
                 ev = outbox.wait(!want_write) => {
                     if let Event::Closed(reason) = ev {
                         return Ok(End::Outbox(reason));
@@ -298,6 +303,8 @@ impl Conn {
 
     /// Runs the commands waiting in the read buffer and checks the query buffer limit.
     fn after_input(&mut self) -> Result<(), ConnError> {
+        // Subscribers this batch delivers to are woken once, when it ends.
+        let _wakes = wake_batch::begin();
         if let Err(e) = self.process() {
             // The error reply is queued; the run loop flushes it and then closes.
             self.protocol_error = Some(e);

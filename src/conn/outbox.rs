@@ -340,8 +340,11 @@ impl Outbox {
             waker = self.after_push(&mut inner, limits);
             open = inner.closed.is_none();
         }
-        if let Some(w) = waker {
-            w.wake();
+        match waker {
+            // Data: one wake per batch of the publisher's commands (see wake_batch).
+            Some(w) if open => super::wake_batch::wake(w),
+            Some(w) => w.wake(),
+            None => {}
         }
         open
     }
@@ -361,8 +364,10 @@ impl Outbox {
             waker = self.after_push(&mut inner, limits);
             open = inner.closed.is_none();
         }
-        if let Some(w) = waker {
-            w.wake();
+        match waker {
+            Some(w) if open => super::wake_batch::wake(w),
+            Some(w) => w.wake(),
+            None => {}
         }
         open
     }
