@@ -460,14 +460,14 @@ async fn unsubscribe_all_is_held_to_the_pubsub_limit(kind: Kind) {
     let mut admin = server.connect().await;
     let list = cmd(&["CLIENT", "LIST", "ID", &id.to_string()]);
     admin.send(&list).await;
-    assert!(omem_of(&admin.read_frame().await).is_some());
+    assert!(omem_of(&admin.read_frame_busy().await).is_some());
     sub.send(&cmd(&["UNSUBSCRIBE"])).await;
     // The subscriber reads nothing from here on. As a pubsub client it crosses the 1 MiB
     // hard limit and is closed; a normal client (no limit) would keep it all queued.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         admin.send(&list).await;
-        let Some(omem) = omem_of(&admin.read_frame().await) else {
+        let Some(omem) = omem_of(&admin.read_frame_busy().await) else {
             break;
         };
         assert!(

@@ -23,6 +23,8 @@ use tokio::net::TcpStream;
 
 /// How long `expect`/`read_frame` wait for bytes before failing.
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// `Client::read_frame_busy`: a reply behind a big job on a loaded machine.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a freshly spawned server gets to accept its first connection.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -549,6 +551,17 @@ impl Client {
 
     pub(crate) async fn try_read_frame(&mut self) -> Result<Vec<u8>, ReadError> {
         self.try_read_frame_within(READ_TIMEOUT).await
+    }
+
+    /// One frame from a server busy with a big job (a million subscriptions, a 4 MB
+    /// reply): waits up to `BUSY_TIMEOUT`, for liveness checks on a loaded machine where
+    /// `READ_TIMEOUT` is too tight for a debug build. Never used to bound latency.
+    #[allow(dead_code)] // not every test binary has a big job
+    pub(crate) async fn read_frame_busy(&mut self) -> Vec<u8> {
+        match self.try_read_frame_within(BUSY_TIMEOUT).await {
+            Ok(f) => f,
+            Err(e) => panic!("read_frame_busy: {e}"),
+        }
     }
 
     /// One complete frame; panics (readably) on timeout, EOF or invalid RESP.

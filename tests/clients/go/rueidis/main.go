@@ -100,6 +100,13 @@ func (r *receiver) sub(what string) rueidis.PubSubSubscription {
 	case s := <-r.subs:
 		return s
 	case <-r.done:
+		// The hook runs before Receive returns, so an event may be buffered while done
+		// is closed too; select picks at random among ready cases, so look again.
+		select {
+		case s := <-r.subs:
+			return s
+		default:
+		}
 		failf("%s: Receive returned %v", what, r.err)
 	case <-time.After(h.Wait):
 		failf("%s: no subscription event within %v", what, h.Wait)
@@ -112,6 +119,11 @@ func (r *receiver) msg(what string) rueidis.PubSubMessage {
 	case m := <-r.msgs:
 		return m
 	case <-r.done:
+		select { // as in sub: a buffered message wins over Receive having returned
+		case m := <-r.msgs:
+			return m
+		default:
+		}
 		failf("%s: Receive returned %v", what, r.err)
 	case <-time.After(h.Wait):
 		failf("%s: no message within %v", what, h.Wait)
