@@ -299,6 +299,34 @@ for (const protocol of PROTOCOLS) {
   });
 }
 
+// ACL users (issue 7): an app logs in as its own user with `username`/`password`, as
+// ioredis's docs show, over TLS and plain; the user's `&` channel rules decide.
+for (const protocol of PROTOCOLS) {
+  const tag = `[resp${protocol}]`;
+  test(`ACL user with channel permissions, TLS subscriber and plain publisher ${tag}`, async (defer) => {
+    const admin = open(defer, protocol);
+    const name = `io-acl-${protocol}`;
+    assert.equal(await admin.call('ACL', 'SETUSER', name, 'reset', 'on', '>io pw', '&io.acl.*',
+      '+@pubsub', '+ping', '+info', '+hello', '+auth', '+acl|whoami'), 'OK');
+    defer(() => admin.call('ACL', 'DELUSER', name));
+    const as = { username: name, password: 'io pw' };
+    const sub = open(defer, protocol, { ...as, port: TLS_PORT, tls: { ca: tlsFile('ca.crt'), servername: 'localhost' } });
+    const pub = open(defer, protocol, as);
+    assert.equal(await pub.call('ACL', 'WHOAMI'), name);
+    const inbox = new Inbox();
+    sub.on('message', (channel, message) => inbox.push([channel, message]));
+    assert.equal(await sub.subscribe('io.acl.news'), 1);
+    await assert.rejects(sub.subscribe('io.acl.news', 'io.secret'), /NOPERM/, 'one denied channel refuses the whole SUBSCRIBE');
+    await assert.rejects(pub.publish('io.secret', 'x'), /NOPERM/);
+    assert.equal(await pub.publish('io.acl.news', 'hi'), 1);
+    assert.deepEqual(await inbox.next(), ['io.acl.news', 'hi']);
+    assert.equal(await admin.call('PUBSUB', 'NUMSUB', 'io.secret').then((r) => r[1]), 0);
+    const bad = open(defer, protocol, { username: name, password: 'wrong', retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const err = await within(new Promise((res) => bad.once('error', res)), "an 'error' event for a wrong password");
+    assert.match(String(err.message), /WRONGPASS/);
+  });
+}
+
 test('TLS with the wrong CA fails verification', async (defer) => {
   const r = open(defer, 3, {
     port: TLS_PORT, tls: { ca: tlsFile('other-ca.crt'), servername: 'localhost' },

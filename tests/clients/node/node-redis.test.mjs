@@ -263,6 +263,30 @@ for (const RESP of MODES) {
   });
 }
 
+// ACL users (issue 7): `rediss://user:password@host` as node-redis's docs show it.
+for (const RESP of MODES) {
+  const tag = RESP ? `[RESP: ${RESP}]` : '[default RESP3]';
+  test(`rediss://user:pass@ ACL user with channel permissions ${tag}`, async (defer) => {
+    const admin = await open(defer, RESP);
+    const name = `nr-acl-${RESP ?? 3}`;
+    assert.equal(await admin.sendCommand(['ACL', 'SETUSER', name, 'reset', 'on', '>nr:pw', '&nr.acl.*',
+      '+@pubsub', '+ping', '+hello', '+auth', '+client|setinfo', '+acl|whoami']), 'OK');
+    defer(() => admin.sendCommand(['ACL', 'DELUSER', name]));
+    const url = (pw) => `rediss://${encodeURIComponent(name)}:${encodeURIComponent(pw)}@${HOST}:${TLS_PORT}`;
+    const tls = { ca: readFileSync(`${TLS_DIR}/ca.crt`), servername: 'localhost' };
+    const c = await open(defer, RESP, { url: url('nr:pw') }, tls);
+    const sub = await open(defer, RESP, { url: url('nr:pw') }, tls);
+    assert.equal(await c.sendCommand(['ACL', 'WHOAMI']), name);
+    const inbox = new Inbox();
+    await sub.subscribe('nr.acl.news', (message, channel) => inbox.push([channel, message]));
+    await assert.rejects(sub.subscribe('nr.secret', () => {}), /NOPERM/);
+    await assert.rejects(c.publish('nr.secret', 'x'), /NOPERM/);
+    assert.equal(await c.publish('nr.acl.news', 'hi'), 1);
+    assert.deepEqual(await inbox.next(), ['nr.acl.news', 'hi']);
+    await assert.rejects(open(defer, RESP, { url: url('wrong') }, tls), /WRONGPASS/);
+  });
+}
+
 test('rediss:// with the wrong CA fails verification', async (defer) => {
   await assert.rejects(openTls(defer, undefined, 'other-ca.crt'), /self.signed|unable to verify|certificate/i);
 });
