@@ -18,6 +18,7 @@ pub mod arrival;
 pub mod client;
 pub mod outbox;
 pub mod session;
+pub mod wire;
 
 use crate::cmd::{self, Ctx, Out};
 use crate::error::{protocol_error_text, ConnError};
