@@ -339,6 +339,18 @@ impl BrowserConn {
 impl Drop for BrowserConn {
     fn drop(&mut self) {
         let id = self.client.id;
+        if self.client.outbox.closed() == Some(CloseReason::OutputLimit) {
+            self.shared
+                .stats
+                .output_limit_disconnections
+                .fetch_add(1, Relaxed);
+            tracing::warn!(
+                client = id,
+                peer = %self.client.addr,
+                reason = "slow_consumer",
+                "browser client closed for overcoming of output buffer limits"
+            );
+        }
         if self.subs.total() > 0 {
             self.shared.stats.pubsub_clients.fetch_sub(1, Relaxed);
         }
