@@ -24,18 +24,29 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const SECRET: &str = "web-test-secret";
 
+/// Starts respub with an admin port and waits until that port accepts too (it is bound
+/// after the RESP port; a port taken meanwhile by another process means a retry).
 async fn start(extra: &[&str]) -> (Server, SocketAddr) {
-    let port = free_port();
-    let mut args = vec![
-        "--admin-port".to_string(),
-        port.to_string(),
-        "--admin-bind".to_string(),
-        "127.0.0.1".to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(Kind::Respub, &args).await;
-    (server, SocketAddr::from(([127, 0, 0, 1], port)))
+    for _ in 0..3 {
+        let port = free_port();
+        let mut args = vec![
+            "--admin-port".to_string(),
+            port.to_string(),
+            "--admin-bind".to_string(),
+            "127.0.0.1".to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Server::start(Kind::Respub, &args).await;
+        let admin = SocketAddr::from(([127, 0, 0, 1], port));
+        for _ in 0..100 {
+            if TcpStream::connect(admin).await.is_ok() {
+                return (server, admin);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("the admin port never accepted connections");
 }
 
 fn now() -> u64 {
@@ -62,13 +73,18 @@ async fn ws_try(
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut req = format!("ws://{admin}{path}").into_client_request().unwrap();
     for (k, v) in headers {
-        let name: tokio_tungstenite::tungstenite::http::HeaderName = k.parse().expect("header name");
-        req.headers_mut().insert(name, v.parse().expect("header value"));
+        let name: tokio_tungstenite::tungstenite::http::HeaderName =
+            k.parse().expect("header name");
+        req.headers_mut()
+            .insert(name, v.parse().expect("header value"));
     }
-    tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(req))
-        .await
-        .expect("websocket connect in time")
-        .map(|(ws, _)| ws)
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(req),
+    )
+    .await
+    .expect("websocket connect in time")
+    .map(|(ws, _)| ws)
 }
 
 async fn ws(admin: SocketAddr, path: &str) -> Ws {
@@ -76,7 +92,9 @@ async fn ws(admin: SocketAddr, path: &str) -> Ws {
 }
 
 async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.expect("ws send");
+    ws.send(Message::text(v.to_string()))
+        .await
+        .expect("ws send");
 }
 
 /// The next JSON text frame (pings skipped); fails after 5 s.
@@ -192,7 +210,8 @@ impl Sse {
 
     async fn body(mut self) -> String {
         let mut s = String::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.reader.read_to_string(&mut s)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), self.reader.read_to_string(&mut s)).await;
         s
     }
 }
@@ -205,19 +224,44 @@ fn numsub(frame: &[u8]) -> String {
 async fn websocket_protocol_counts_and_payloads() {
     let (server, admin) = start(&[]).await;
     let mut a = ws(admin, "/ws").await;
-    send(&mut a, json!({"op": "subscribe", "channels": ["news", "sport"], "id": 7})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "subscribe", "channel": "news", "count": 1, "id": 7}));
-    assert_eq!(next(&mut a).await, json!({"type": "subscribe", "channel": "sport", "count": 2, "id": 7}));
+    send(
+        &mut a,
+        json!({"op": "subscribe", "channels": ["news", "sport"], "id": 7}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "subscribe", "channel": "news", "count": 1, "id": 7})
+    );
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "subscribe", "channel": "sport", "count": 2, "id": 7})
+    );
     send(&mut a, json!({"op": "psubscribe", "patterns": ["n*"]})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "psubscribe", "pattern": "n*", "count": 3}));
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "psubscribe", "pattern": "n*", "count": 3})
+    );
 
     // A RESP publisher reaches the browser: once through the channel, once the pattern.
-    assert_eq!(publish(&server, "news", b"hello \"world\"\n").await, b":2\r\n");
-    assert_eq!(next(&mut a).await, json!({"type": "message", "channel": "news", "data": "hello \"world\"\n"}));
-    assert_eq!(next(&mut a).await, json!({"type": "pmessage", "pattern": "n*", "channel": "news", "data": "hello \"world\"\n"}));
+    assert_eq!(
+        publish(&server, "news", b"hello \"world\"\n").await,
+        b":2\r\n"
+    );
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "message", "channel": "news", "data": "hello \"world\"\n"})
+    );
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "pmessage", "pattern": "n*", "channel": "news", "data": "hello \"world\"\n"})
+    );
     // Not UTF-8: base64 with a flag.
     publish(&server, "sport", &[0xff, 0x00, 0x41]).await;
-    assert_eq!(next(&mut a).await, json!({"type": "message", "channel": "sport", "data": "/wBB", "encoding": "base64"}));
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "message", "channel": "sport", "data": "/wBB", "encoding": "base64"})
+    );
 
     // PUBSUB NUMSUB and INFO count the browser client.
     assert_eq!(
@@ -234,26 +278,55 @@ async fn websocket_protocol_counts_and_payloads() {
     let mut r = Client::connect(server.addr).await;
     r.send(&cmd(&["SUBSCRIBE", "news"])).await;
     r.read_frame().await;
-    send(&mut a, json!({"op": "publish", "channel": "news", "data": "from browser", "id": "p1"})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "publish", "channel": "news", "count": 3, "id": "p1"}));
+    send(
+        &mut a,
+        json!({"op": "publish", "channel": "news", "data": "from browser", "id": "p1"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "publish", "channel": "news", "count": 3, "id": "p1"})
+    );
     assert_eq!(next(&mut a).await["data"], "from browser");
     assert_eq!(next(&mut a).await["type"], "pmessage");
-    r.expect(b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$12\r\nfrom browser\r\n").await;
-    send(&mut a, json!({"op": "publish", "channel": "news", "data": "/wA=", "encoding": "base64"})).await;
+    r.expect(b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$12\r\nfrom browser\r\n")
+        .await;
+    send(
+        &mut a,
+        json!({"op": "publish", "channel": "news", "data": "/wA=", "encoding": "base64"}),
+    )
+    .await;
     next(&mut a).await;
-    r.expect(b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\n\xff\x00\r\n").await;
+    r.expect(b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\n\xff\x00\r\n")
+        .await;
     next(&mut a).await;
     next(&mut a).await;
 
     send(&mut a, json!({"op": "ping", "data": "x"})).await;
     assert_eq!(next(&mut a).await, json!({"type": "pong", "data": "x"}));
-    send(&mut a, json!({"op": "unsubscribe", "channels": ["news", "nope"]})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "unsubscribe", "channel": "news", "count": 2}));
-    assert_eq!(next(&mut a).await, json!({"type": "unsubscribe", "channel": "nope", "count": 2}));
+    send(
+        &mut a,
+        json!({"op": "unsubscribe", "channels": ["news", "nope"]}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "unsubscribe", "channel": "news", "count": 2})
+    );
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "unsubscribe", "channel": "nope", "count": 2})
+    );
     send(&mut a, json!({"op": "punsubscribe"})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "punsubscribe", "pattern": "n*", "count": 1}));
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "punsubscribe", "pattern": "n*", "count": 1})
+    );
     send(&mut a, json!({"op": "frobnicate"})).await;
-    assert_eq!(next(&mut a).await["error"], "ERR bad request: expected a JSON object with a known \"op\"");
+    assert_eq!(
+        next(&mut a).await["error"],
+        "ERR bad request: expected a JSON object with a known \"op\""
+    );
     a.send(Message::text("not json")).await.unwrap();
     assert_eq!(next(&mut a).await["type"], "error");
 
@@ -288,13 +361,28 @@ async fn sse_streams_confirmations_and_messages() {
     let (server, admin) = start(&[]).await;
     let mut s = sse(admin, "/sse?channel=a&channel=b%20c&pattern=x.*", &[]).await;
     assert_eq!(s.status, 200);
-    assert_eq!(s.next().await, json!({"type": "subscribe", "channel": "a", "count": 1}));
-    assert_eq!(s.next().await, json!({"type": "subscribe", "channel": "b c", "count": 2}));
-    assert_eq!(s.next().await, json!({"type": "psubscribe", "pattern": "x.*", "count": 3}));
+    assert_eq!(
+        s.next().await,
+        json!({"type": "subscribe", "channel": "a", "count": 1})
+    );
+    assert_eq!(
+        s.next().await,
+        json!({"type": "subscribe", "channel": "b c", "count": 2})
+    );
+    assert_eq!(
+        s.next().await,
+        json!({"type": "psubscribe", "pattern": "x.*", "count": 3})
+    );
     assert_eq!(publish(&server, "b c", b"one").await, b":1\r\n");
-    assert_eq!(s.next().await, json!({"type": "message", "channel": "b c", "data": "one"}));
+    assert_eq!(
+        s.next().await,
+        json!({"type": "message", "channel": "b c", "data": "one"})
+    );
     assert_eq!(publish(&server, "x.1", b"two").await, b":1\r\n");
-    assert_eq!(s.next().await, json!({"type": "pmessage", "pattern": "x.*", "channel": "x.1", "data": "two"}));
+    assert_eq!(
+        s.next().await,
+        json!({"type": "pmessage", "pattern": "x.*", "channel": "x.1", "data": "two"})
+    );
     let metrics = http(admin, "/metrics", &[]).await.1;
     assert!(metrics.contains("transport=\"sse\"} 1"), "{metrics}");
     // No channel: a clear 400.
@@ -313,23 +401,39 @@ async fn auth_failures_deliver_nothing() {
         "reader on >rpw &chat.* +@all",
     ])
     .await;
-    let good = |subscribe: Value| token(SECRET, json!({"sub": "ann", "exp": now() + 300, "subscribe": subscribe, "publish": []}));
+    let good = |subscribe: Value| {
+        token(
+            SECRET,
+            json!({"sub": "ann", "exp": now() + 300, "subscribe": subscribe, "publish": []}),
+        )
+    };
 
     // No credentials: the socket opens, but nothing is allowed until auth.
     let mut a = ws(admin, "/ws").await;
     send(&mut a, json!({"op": "subscribe", "channels": ["chat.1"]})).await;
-    assert_eq!(next(&mut a).await["error"], "NOAUTH Authentication required.");
+    assert_eq!(
+        next(&mut a).await["error"],
+        "NOAUTH Authentication required."
+    );
     let (status, _) = http(admin, "/sse?channel=chat.1", &[]).await;
     assert_eq!(status, 401);
 
     // Bad signature, expired: refused before the upgrade (401), and over first message.
-    let forged = token("other-secret", json!({"sub": "ann", "exp": now() + 300, "subscribe": ["*"]}));
-    let expired = token(SECRET, json!({"sub": "ann", "exp": now() - 3600, "subscribe": ["*"]}));
+    let forged = token(
+        "other-secret",
+        json!({"sub": "ann", "exp": now() + 300, "subscribe": ["*"]}),
+    );
+    let expired = token(
+        SECRET,
+        json!({"sub": "ann", "exp": now() - 3600, "subscribe": ["*"]}),
+    );
     for (t, text) in [
         (&forged, "WRONGPASS token signature invalid"),
         (&expired, "WRONGPASS token expired"),
     ] {
-        let err = ws_try(admin, &format!("/ws?token={t}"), &[]).await.unwrap_err();
+        let err = ws_try(admin, &format!("/ws?token={t}"), &[])
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
         let auth = format!("Bearer {t}");
         let (status, body) = http(admin, "/sse?channel=chat.1", &[("Authorization", &auth)]).await;
@@ -337,20 +441,44 @@ async fn auth_failures_deliver_nothing() {
         send(&mut a, json!({"op": "auth", "token": t})).await;
         assert_eq!(next(&mut a).await["error"], text);
     }
-    send(&mut a, json!({"op": "auth", "user": "reader", "password": "wrong"})).await;
-    assert_eq!(next(&mut a).await["error"], "WRONGPASS invalid username-password pair or user is disabled.");
+    send(
+        &mut a,
+        json!({"op": "auth", "user": "reader", "password": "wrong"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await["error"],
+        "WRONGPASS invalid username-password pair or user is disabled."
+    );
 
     // Denied channel: error frame / 403, and nothing subscribed.
     let t = good(json!(["chat.*"]));
     let mut b = ws(admin, &format!("/ws?token={t}")).await;
-    send(&mut b, json!({"op": "subscribe", "channels": ["chat.1", "admin"]})).await;
-    assert_eq!(next(&mut b).await["error"], "NOPERM No permissions to access a channel");
+    send(
+        &mut b,
+        json!({"op": "subscribe", "channels": ["chat.1", "admin"]}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut b).await["error"],
+        "NOPERM No permissions to access a channel"
+    );
     send(&mut b, json!({"op": "psubscribe", "patterns": ["chat.1*"]})).await;
-    assert_eq!(next(&mut b).await["error"], "NOPERM No permissions to access a channel");
+    assert_eq!(
+        next(&mut b).await["error"],
+        "NOPERM No permissions to access a channel"
+    );
     let (status, _) = http(admin, &format!("/sse?channel=admin&token={t}"), &[]).await;
     assert_eq!(status, 403);
-    send(&mut b, json!({"op": "publish", "channel": "chat.1", "data": "x"})).await;
-    assert_eq!(next(&mut b).await["error"], "NOPERM No permissions to publish to this channel");
+    send(
+        &mut b,
+        json!({"op": "publish", "channel": "chat.1", "data": "x"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut b).await["error"],
+        "NOPERM No permissions to publish to this channel"
+    );
     let mut auth = Client::connect(server.addr).await;
     auth.send(&cmd(&["AUTH", "pw"])).await;
     auth.expect(b"+OK\r\n").await;
@@ -362,20 +490,38 @@ async fn auth_failures_deliver_nothing() {
     silent(&mut b, 200).await;
 
     // Bad Origin: 403 before anything; the page's own origin is fine.
-    let err = ws_try(admin, &format!("/ws?token={t}"), &[("Origin", "http://evil.example")])
-        .await
-        .unwrap_err();
+    let err = ws_try(
+        admin,
+        &format!("/ws?token={t}"),
+        &[("Origin", "http://evil.example")],
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
-    let (status, _) = http(admin, &format!("/sse?channel=chat.1&token={t}"), &[("Origin", "http://evil.example")]).await;
+    let (status, _) = http(
+        admin,
+        &format!("/sse?channel=chat.1&token={t}"),
+        &[("Origin", "http://evil.example")],
+    )
+    .await;
     assert_eq!(status, 403);
     let own = format!("http://{admin}");
-    let mut c = ws_try(admin, &format!("/ws?token={t}"), &[("Origin", &own)]).await.expect("same origin");
+    let mut c = ws_try(admin, &format!("/ws?token={t}"), &[("Origin", &own)])
+        .await
+        .expect("same origin");
 
     // The good ones then work: token (query), ACL user (first message), SSE.
     send(&mut c, json!({"op": "subscribe", "channels": ["chat.1"]})).await;
     assert_eq!(next(&mut c).await["count"], 1);
-    send(&mut a, json!({"op": "auth", "user": "reader", "password": "rpw"})).await;
-    assert_eq!(next(&mut a).await, json!({"type": "auth", "user": "reader"}));
+    send(
+        &mut a,
+        json!({"op": "auth", "user": "reader", "password": "rpw"}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await,
+        json!({"type": "auth", "user": "reader"})
+    );
     send(&mut a, json!({"op": "psubscribe", "patterns": ["chat.*"]})).await;
     assert_eq!(next(&mut a).await["count"], 1);
     let mut s = sse(admin, &format!("/sse?channel=chat.1&token={t}"), &[]).await;
@@ -393,22 +539,29 @@ async fn auth_failures_deliver_nothing() {
 #[tokio::test]
 async fn token_works_over_resp_auth() {
     let (server, _admin) = start(&["--jwt-secret", SECRET, "--requirepass", "pw"]).await;
-    let t = token(SECRET, json!({"sub": "bob", "exp": now() + 300, "subscribe": ["room.*"], "publish": ["room.1"]}));
+    let t = token(
+        SECRET,
+        json!({"sub": "bob", "exp": now() + 300, "subscribe": ["room.*"], "publish": ["room.1"]}),
+    );
     let mut c = Client::connect(server.addr).await;
     c.send(&cmd(&["AUTH", "bob", &t])).await;
     c.expect(b"+OK\r\n").await;
     c.send(&cmd(&["PUBLISH", "room.1", "x"])).await;
     c.expect(b":0\r\n").await;
     c.send(&cmd(&["PUBLISH", "room.2", "x"])).await;
-    c.expect(b"-NOPERM No permissions to access a channel\r\n").await;
+    c.expect(b"-NOPERM No permissions to access a channel\r\n")
+        .await;
     c.send(&cmd(&["SUBSCRIBE", "other"])).await;
-    c.expect(b"-NOPERM No permissions to access a channel\r\n").await;
+    c.expect(b"-NOPERM No permissions to access a channel\r\n")
+        .await;
     c.send(&cmd(&["SUBSCRIBE", "room.2"])).await;
-    c.expect(b"*3\r\n$9\r\nsubscribe\r\n$6\r\nroom.2\r\n:1\r\n").await;
+    c.expect(b"*3\r\n$9\r\nsubscribe\r\n$6\r\nroom.2\r\n:1\r\n")
+        .await;
     // The token names its user: another name is refused.
     let mut d = Client::connect(server.addr).await;
     d.send(&cmd(&["AUTH", "eve", &t])).await;
-    d.expect(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
+    d.expect(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+        .await;
 }
 
 #[tokio::test]
@@ -420,10 +573,15 @@ async fn slow_websocket_client_is_dropped_while_others_keep_receiving() {
     sock.connect(&admin.into()).unwrap();
     sock.set_nonblocking(true).unwrap();
     let stream = TcpStream::from_std(sock.into()).unwrap();
-    let (mut slow, _) = tokio_tungstenite::client_async(format!("ws://{admin}/ws"), MaybeTlsStream::Plain(stream))
-        .await
-        .expect("slow client upgrade");
-    send(&mut slow, json!({"op": "subscribe", "channels": ["firehose"]})).await;
+    let (mut slow, _) =
+        tokio_tungstenite::client_async(format!("ws://{admin}/ws"), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("slow client upgrade");
+    send(
+        &mut slow,
+        json!({"op": "subscribe", "channels": ["firehose"]}),
+    )
+    .await;
     next(&mut slow).await;
     let mut good = Vec::new();
     for _ in 0..2 {
@@ -440,7 +598,11 @@ async fn slow_websocket_client_is_dropped_while_others_keep_receiving() {
             tokio::spawn(async move {
                 for i in 0..N {
                     let m = next(&mut g).await;
-                    assert_eq!(m["data"].as_str().map(str::len), Some(16 * 1024), "message {i}");
+                    assert_eq!(
+                        m["data"].as_str().map(str::len),
+                        Some(16 * 1024),
+                        "message {i}"
+                    );
                 }
                 g
             })
@@ -456,7 +618,10 @@ async fn slow_websocket_client_is_dropped_while_others_keep_receiving() {
         kept.push(r.await.expect("good subscriber got every message"));
     }
     let stats = String::from_utf8(resp(&server, &["INFO", "stats"]).await).unwrap();
-    assert!(stats.contains("client_output_buffer_limit_disconnections:1"), "{stats}");
+    assert!(
+        stats.contains("client_output_buffer_limit_disconnections:1"),
+        "{stats}"
+    );
     assert_eq!(
         resp(&server, &["PUBSUB", "NUMSUB", "firehose"]).await,
         b"*2\r\n$8\r\nfirehose\r\n:2\r\n"
@@ -482,12 +647,21 @@ async fn a_thousand_websocket_subscribers_hear_redis_cli() {
         assert_eq!(next(c).await["type"], "subscribe");
     }
     let out = std::process::Command::new("redis-cli")
-        .args(["-p", &server.addr.port().to_string(), "PUBLISH", "all", "to everyone"])
+        .args([
+            "-p",
+            &server.addr.port().to_string(),
+            "PUBLISH",
+            "all",
+            "to everyone",
+        ])
         .output()
         .expect("redis-cli is installed by tests/clients/setup.sh");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1000");
     for c in &mut clients {
-        assert_eq!(next(c).await, json!({"type": "message", "channel": "all", "data": "to everyone"}));
+        assert_eq!(
+            next(c).await,
+            json!({"type": "message", "channel": "all", "data": "to everyone"})
+        );
     }
 }
 
@@ -524,7 +698,9 @@ async fn ws_max_message_size_is_enforced() {
     let mut other = ws(admin, "/ws").await;
     let data = "y".repeat(2048);
     let _ = big
-        .send(Message::text(json!({"op": "publish", "channel": "c", "data": data}).to_string()))
+        .send(Message::text(
+            json!({"op": "publish", "channel": "c", "data": data}).to_string(),
+        ))
         .await;
     assert_eq!(closed(&mut big).await, Some(1009));
     send(&mut other, json!({"op": "subscribe", "channels": ["c"]})).await;
@@ -537,14 +713,28 @@ async fn ws_max_message_size_is_enforced() {
 async fn max_subscriptions_applies_to_browsers() {
     let (server, admin) = start(&["--max-subscriptions-per-client", "2"]).await;
     let mut a = ws(admin, "/ws").await;
-    send(&mut a, json!({"op": "subscribe", "channels": ["a", "b", "c"]})).await;
-    assert_eq!(next(&mut a).await["error"], "ERR max-subscriptions-per-client reached");
-    assert_eq!(publish(&server, "a", b"m").await, b":0\r\n", "refused whole");
+    send(
+        &mut a,
+        json!({"op": "subscribe", "channels": ["a", "b", "c"]}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut a).await["error"],
+        "ERR max-subscriptions-per-client reached"
+    );
+    assert_eq!(
+        publish(&server, "a", b"m").await,
+        b":0\r\n",
+        "refused whole"
+    );
     send(&mut a, json!({"op": "subscribe", "channels": ["a", "b"]})).await;
     assert_eq!(next(&mut a).await["count"], 1);
     assert_eq!(next(&mut a).await["count"], 2);
     let (status, body) = http(admin, "/sse?channel=a&channel=b&channel=c", &[]).await;
-    assert_eq!((status, body.trim()), (400, "ERR max-subscriptions-per-client reached"));
+    assert_eq!(
+        (status, body.trim()),
+        (400, "ERR max-subscriptions-per-client reached")
+    );
 }
 
 #[tokio::test]

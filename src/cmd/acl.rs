@@ -105,7 +105,11 @@ fn token_permits(g: &crate::web::auth::Grants, spec: &'static Spec, args: &[Byte
 
 /// `AUTH <user> <token>` when tokens are configured: the token must verify and name
 /// `user` (`sub`). Its expiry is checked here, once, as Redis checks a password once.
-pub fn authenticate_token(ctx: &Ctx<'_>, name: &[u8], token: &[u8]) -> Option<crate::web::auth::Grants> {
+pub fn authenticate_token(
+    ctx: &Ctx<'_>,
+    name: &[u8],
+    token: &[u8],
+) -> Option<crate::web::auth::Grants> {
     let jwt = ctx.shared.web.jwt.as_ref()?;
     let token = std::str::from_utf8(token).ok()?;
     if token.bytes().filter(|&b| b == b'.').count() != 2 {

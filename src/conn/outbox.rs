@@ -173,8 +173,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// The JSON object head of a delivery through a channel or shard channel (a
-    /// pattern's is built per pattern by the registry).
+    /// The JSON object head of a delivery through a channel or shard channel. A
+    /// pattern's head names the pattern, so the registry builds and keeps one per
+    /// pattern; `Pattern` here is never used for a delivery.
     pub fn json_header(self) -> &'static Bytes {
         static MESSAGE: OnceLock<Bytes> = OnceLock::new();
         static SMESSAGE: OnceLock<Bytes> = OnceLock::new();
@@ -737,6 +738,66 @@ mod tests {
             &l,
         );
         assert_eq!(drain(&o), b">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+
+    #[test]
+    fn json_outboxes_share_one_encoding_per_publish() {
+        let l = limits(0, 0, 0);
+        let (a, b, r) = (Outbox::new(1), Outbox::new(2), Outbox::new(3));
+        a.set_wire(Wire::Json);
+        b.set_wire(Wire::Json);
+        let body = Body::new(b"ch", &Bytes::from_static(b"hi"));
+        for o in [&a, &b, &r] {
+            push(o, b"*3\r\n$7\r\nmessage\r\n", &body, &l);
+        }
+        let line = b"{\"type\":\"message\",\"channel\":\"ch\",\"data\":\"hi\"}\n";
+        assert_eq!(a.queued(), line.len() as u64, "counted in JSON bytes");
+        assert_eq!(drain(&a), line);
+        assert_eq!(drain(&b), line);
+        assert_eq!(
+            drain(&r),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        // One JSON tail for the publish, shared by every clone of the body.
+        let first = body.json().as_ptr();
+        assert_eq!(body.clone().json().as_ptr(), first);
+    }
+
+    #[test]
+    fn large_json_bodies_are_shared_not_copied() {
+        let l = limits(0, 0, 0);
+        let o = Outbox::new(1);
+        o.set_wire(Wire::Json);
+        let body = Body::new(b"c", &Bytes::from(vec![b'x'; COPY_MAX + 1]));
+        push(&o, b"H", &body, &l);
+        let mut q = VecDeque::new();
+        o.take_into(&mut q);
+        assert!(q.iter().any(|seg| seg.as_ptr() == body.json().as_ptr()));
+        let wire: Vec<u8> = q.iter().flat_map(|b| b.iter().copied()).collect();
+        let v: serde_json::Value = serde_json::from_slice(&wire[..wire.len() - 1]).unwrap();
+        assert_eq!(v["data"].as_str().map(str::len), Some(COPY_MAX + 1));
+        assert_eq!(wire.last(), Some(&b'\n'));
+    }
+
+    #[test]
+    fn held_json_deliveries_follow_the_reply() {
+        let o = Outbox::new(1);
+        o.set_wire(Wire::Json);
+        let l = limits(0, 0, 0);
+        o.cork(true);
+        push(&o, b"M", &Body::new(b"c", &Bytes::from_static(b"1")), &l);
+        o.finish_command(
+            &mut BytesMut::from(&b"{\"r\":1}\n"[..]),
+            &l,
+            sub(),
+            |_, _| true,
+        );
+        let out = drain(&o);
+        assert_eq!(
+            out,
+            b"{\"r\":1}\n{\"type\":\"message\",\"channel\":\"c\",\"data\":\"1\"}\n"
+        );
+        assert_eq!(o.queued(), 0);
     }
 
     #[test]

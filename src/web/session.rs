@@ -128,8 +128,7 @@ impl BrowserConn {
         id: Option<&serde_json::Value>,
     ) -> Result<(), OpError> {
         let principal = self.principal()?;
-        if let Some(denied) = names.iter().find(|n| !principal.may_subscribe(n, pattern)) {
-            let _ = denied;
+        if names.iter().any(|n| !principal.may_subscribe(n, pattern)) {
             self.shared.acl.denied.channel.fetch_add(1, Relaxed);
             return Err(crate::error::WEB_NOPERM_CHANNEL);
         }

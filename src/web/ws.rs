@@ -49,6 +49,10 @@ pub async fn handler(
     let web = shared.config().web;
     let max = usize::try_from(web.max_message_size).unwrap_or(usize::MAX);
     upgrade
+        // tungstenite's defaults (128 KiB read chunk, 128 KiB write batch) would cost
+        // ~256 KiB per idle browser; the outbox already batches what is written.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {
@@ -60,6 +64,11 @@ pub async fn handler(
         })
         .into_response()
 }
+
+/// Bytes read from the socket at a time (a browser's requests are small).
+const READ_BUFFER: usize = 4 * 1024;
+/// Frames are batched up to this before a write (and always flushed per outbox take).
+const WRITE_BUFFER: usize = 16 * 1024;
 
 /// What the reader asks the writer to do.
 #[derive(Debug)]
@@ -85,6 +94,17 @@ async fn run(mut conn: BrowserConn, socket: WebSocket, ping_secs: u64) {
     ));
     let id = conn.client.id;
     loop {
+        // A client that sends requests without reading the replies stops being read
+        // once its unsent output passes `reply-pause-bytes`, as a RESP client does.
+        if outbox.queued() > conn.shared.reply_pause_bytes.load(Relaxed) {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(10)) => continue,
+                _ = &mut writer => {
+                    drop(conn);
+                    return;
+                }
+            }
+        }
         let expires = super::deadline(conn.principal.as_ref());
         tokio::select! {
             msg = rx.next() => {
@@ -115,6 +135,7 @@ async fn run(mut conn: BrowserConn, socket: WebSocket, ping_secs: u64) {
                 break;
             }
             _ = &mut writer => {
+                linger(&mut rx).await;
                 drop(conn);
                 return;
             }
@@ -134,6 +155,21 @@ async fn run(mut conn: BrowserConn, socket: WebSocket, ping_secs: u64) {
         writer.abort();
     }
     drop(conn);
+}
+
+/// After the writer ended (its close frame sent, or the client dropped as a slow
+/// consumer): keep reading, and discarding, until the client's close or EOF, at most
+/// one second. Closing the socket with the client's pongs unread would reset the
+/// connection, and a reset can destroy the close frame before the client reads it.
+async fn linger(rx: &mut futures_util::stream::SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(m)) = rx.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// One request from the browser; replies (and errors) are queued on the outbox.

@@ -138,7 +138,16 @@ async fn measure(
     fanout: u64,
     counted: Counted,
 ) -> io::Result<Report> {
-    measure_with(cfg, subs, Vec::new(), payload_size, publishers, fanout, counted).await
+    measure_with(
+        cfg,
+        subs,
+        Vec::new(),
+        payload_size,
+        publishers,
+        fanout,
+        counted,
+    )
+    .await
 }
 
 /// `measure` with WebSocket subscribers besides (or instead of) RESP ones.
@@ -155,7 +164,12 @@ async fn measure_with(
     let stop = CancellationToken::new();
     let mut sub_set: JoinSet<SubStats> = JoinSet::new();
     for ws in ws_subs {
-        sub_set.spawn(crate::ws::subscriber(ws, shared.clone(), stop.clone(), payload_size));
+        sub_set.spawn(crate::ws::subscriber(
+            ws,
+            shared.clone(),
+            stop.clone(),
+            payload_size,
+        ));
     }
     for conn in subs {
         sub_set.spawn(load::subscriber(
@@ -419,7 +433,16 @@ async fn ws_fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Res
     let channel = "bench.fanout";
     let conns = crate::ws::open(admin, subs, channel, CONNECT_CONCURRENCY).await?;
     let pubs = publishers(2, vec![channel.as_bytes().to_vec()], payload_size, None);
-    measure_with(cfg, Vec::new(), conns, payload_size, pubs, subs as u64, Counted::Deliveries).await
+    measure_with(
+        cfg,
+        Vec::new(),
+        conns,
+        payload_size,
+        pubs,
+        subs as u64,
+        Counted::Deliveries,
+    )
+    .await
 }
 
 /// `channels` channels with one subscriber each, spread over `conns` connections; two

@@ -25,7 +25,12 @@ pub(crate) type WsConn = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `n` WebSocket connections to `admin` and subscribes each to `channel`, waiting
 /// for every confirmation.
-pub(crate) async fn open(admin: SocketAddr, n: usize, channel: &str, concurrency: usize) -> io::Result<Vec<WsConn>> {
+pub(crate) async fn open(
+    admin: SocketAddr,
+    n: usize,
+    channel: &str,
+    concurrency: usize,
+) -> io::Result<Vec<WsConn>> {
     let limit = Arc::new(Semaphore::new(concurrency));
     let mut set = JoinSet::new();
     let sub = serde_json::json!({"op": "subscribe", "channels": [channel]}).to_string();
@@ -38,11 +43,18 @@ pub(crate) async fn open(admin: SocketAddr, n: usize, channel: &str, concurrency
                 let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{admin}/ws"))
                     .await
                     .map_err(io::Error::other)?;
-                ws.send(Message::text(sub)).await.map_err(io::Error::other)?;
+                ws.send(Message::text(sub))
+                    .await
+                    .map_err(io::Error::other)?;
                 loop {
                     match ws.next().await {
                         Some(Ok(Message::Text(t))) if t.as_str().contains("\"subscribe\"") => break,
-                        Some(Ok(Message::Text(t))) => return Err(io::Error::other(format!("subscribe refused: {}", t.as_str()))),
+                        Some(Ok(Message::Text(t))) => {
+                            return Err(io::Error::other(format!(
+                                "subscribe refused: {}",
+                                t.as_str()
+                            )))
+                        }
                         Some(Ok(_)) => continue,
                         Some(Err(e)) => return Err(io::Error::other(e)),
                         None => return Err(io::Error::other("closed during subscribe")),
@@ -62,7 +74,12 @@ pub(crate) async fn open(admin: SocketAddr, n: usize, channel: &str, concurrency
 }
 
 /// Reads and verifies messages until `stop` is cancelled or the server disconnects.
-pub(crate) async fn subscriber(mut ws: WsConn, shared: Arc<Shared>, stop: CancellationToken, payload_size: usize) -> SubStats {
+pub(crate) async fn subscriber(
+    mut ws: WsConn,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    payload_size: usize,
+) -> SubStats {
     let mut stats = SubStats::default();
     let mut last_seq: Vec<u64> = Vec::new();
     let b64 = base64::engine::general_purpose::STANDARD;
