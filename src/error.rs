@@ -22,6 +22,7 @@ pub const WEB_ALREADY_AUTHENTICATED: &str = "ERR already authenticated";
 pub const WEB_ORIGIN: &str = "ERR origin not allowed";
 pub const WEB_TOO_MANY_CLIENTS: &str = "ERR max number of browser clients reached";
 pub const WEB_MAXCLIENTS: &str = "ERR max number of clients reached";
+pub const WEB_SHUTTING_DOWN: &str = "ERR shutting down";
 pub const WEB_PROTECTED: &str =
     "DENIED protected mode: only loopback clients while the default user has no password";
 pub const TOKEN_NOT_CONFIGURED: &str = "ERR tokens are not configured (jwt-secret, jwt-key-file)";

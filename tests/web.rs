@@ -56,10 +56,10 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn token(secret: &str, claims: Value) -> String {
+fn token(secret: &str, claims: &Value) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
-        &claims,
+        claims,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("sign")
@@ -404,7 +404,7 @@ async fn auth_failures_deliver_nothing() {
     let good = |subscribe: Value| {
         token(
             SECRET,
-            json!({"sub": "ann", "exp": now() + 300, "subscribe": subscribe, "publish": []}),
+            &json!({"sub": "ann", "exp": now() + 300, "subscribe": subscribe, "publish": []}),
         )
     };
 
@@ -421,11 +421,11 @@ async fn auth_failures_deliver_nothing() {
     // Bad signature, expired: refused before the upgrade (401), and over first message.
     let forged = token(
         "other-secret",
-        json!({"sub": "ann", "exp": now() + 300, "subscribe": ["*"]}),
+        &json!({"sub": "ann", "exp": now() + 300, "subscribe": ["*"]}),
     );
     let expired = token(
         SECRET,
-        json!({"sub": "ann", "exp": now() - 3600, "subscribe": ["*"]}),
+        &json!({"sub": "ann", "exp": now() - 3600, "subscribe": ["*"]}),
     );
     for (t, text) in [
         (&forged, "WRONGPASS token signature invalid"),
@@ -541,7 +541,7 @@ async fn token_works_over_resp_auth() {
     let (server, _admin) = start(&["--jwt-secret", SECRET, "--requirepass", "pw"]).await;
     let t = token(
         SECRET,
-        json!({"sub": "bob", "exp": now() + 300, "subscribe": ["room.*"], "publish": ["room.1"]}),
+        &json!({"sub": "bob", "exp": now() + 300, "subscribe": ["room.*"], "publish": ["room.1"]}),
     );
     let mut c = Client::connect(server.addr).await;
     c.send(&cmd(&["AUTH", "bob", &t])).await;

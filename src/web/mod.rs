@@ -51,25 +51,38 @@ fn refuse(status: StatusCode, text: &str) -> Response {
     (status, format!("{text}\n")).into_response()
 }
 
+/// Why a request was not admitted: its HTTP status and text.
+#[derive(Debug)]
+pub struct Refusal(StatusCode, &'static str);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, self.1)
+    }
+}
+
 /// The checks before anything is set up: Origin, protected mode, draining, the client
 /// caps. Returns the slot the connection holds.
-fn admit(shared: &Arc<Shared>, headers: &HeaderMap, peer: SocketAddr) -> Result<Slot, Response> {
+fn admit(shared: &Arc<Shared>, headers: &HeaderMap, peer: SocketAddr) -> Result<Slot, Refusal> {
     let cfg = shared.config();
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !auth::origin_allowed(&cfg.web.allowed_origins, origin, host) {
-        return Err(refuse(StatusCode::FORBIDDEN, crate::error::WEB_ORIGIN));
+        return Err(Refusal(StatusCode::FORBIDDEN, crate::error::WEB_ORIGIN));
     }
     if shared.protected_refuses(&crate::transport::Peer::Tcp(peer)) {
         shared.stats.rejected_connections.fetch_add(1, Relaxed);
-        return Err(refuse(StatusCode::FORBIDDEN, crate::error::WEB_PROTECTED));
+        return Err(Refusal(StatusCode::FORBIDDEN, crate::error::WEB_PROTECTED));
     }
     if shared.draining.load(Relaxed) {
-        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "ERR shutting down"));
+        return Err(Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::WEB_SHUTTING_DOWN,
+        ));
     }
     if shared.clients.len() as u64 >= shared.maxclients.load(Relaxed) {
         shared.stats.rejected_connections.fetch_add(1, Relaxed);
-        return Err(refuse(
+        return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             crate::error::WEB_MAXCLIENTS,
         ));
@@ -78,7 +91,7 @@ fn admit(shared: &Arc<Shared>, headers: &HeaderMap, peer: SocketAddr) -> Result<
     let slot = Slot(shared.clone());
     if now >= cfg.web.max_clients {
         shared.stats.rejected_connections.fetch_add(1, Relaxed);
-        return Err(refuse(
+        return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             crate::error::WEB_TOO_MANY_CLIENTS,
         ));

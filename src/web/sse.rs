@@ -32,7 +32,7 @@ pub async fn handler(
 ) -> Response {
     let slot = match super::admit(&shared, &headers, peer) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let query = super::query_pairs(query.as_deref());
     let principal = match super::initial_principal(&shared, &headers, &query) {

@@ -39,7 +39,7 @@ pub async fn handler(
 ) -> Response {
     let slot = match super::admit(&shared, &headers, peer) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let query = super::query_pairs(query.as_deref());
     let principal = match super::initial_principal(&shared, &headers, &query) {
@@ -371,7 +371,7 @@ async fn send_queued(tx: &mut Tx, outbox: &Outbox, lines: &mut Lines) -> Result<
     let mut bytes = 0u64;
     for seg in taken {
         bytes += seg.len() as u64;
-        for line in lines.split(seg) {
+        for line in lines.split(&seg) {
             let text = Utf8Bytes::try_from(line).unwrap_or_else(|_| {
                 // Outbox lines are built from UTF-8 only (`conn::wire`).
                 Utf8Bytes::from_static("{\"type\":\"error\",\"error\":\"ERR internal encoding\"}")
@@ -392,10 +392,10 @@ pub struct Lines {
 }
 
 impl Lines {
-    pub fn split(&mut self, seg: Bytes) -> Vec<Bytes> {
+    pub fn split(&mut self, seg: &Bytes) -> Vec<Bytes> {
         let mut out = Vec::new();
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &seg) {
+        for nl in memchr::memchr_iter(b'\n', seg) {
             if self.partial.is_empty() {
                 out.push(seg.slice(start..nl));
             } else {
@@ -420,12 +420,12 @@ mod tests {
     fn lines_split_at_newlines_across_segments() {
         let mut l = Lines::default();
         assert_eq!(
-            l.split(Bytes::from_static(b"{a}\n{b")),
+            l.split(&Bytes::from_static(b"{a}\n{b")),
             vec![Bytes::from_static(b"{a}")]
         );
-        assert_eq!(l.split(Bytes::from_static(b"cd")), Vec::<Bytes>::new());
+        assert_eq!(l.split(&Bytes::from_static(b"cd")), Vec::<Bytes>::new());
         assert_eq!(
-            l.split(Bytes::from_static(b"}\n{e}\n")),
+            l.split(&Bytes::from_static(b"}\n{e}\n")),
             vec![Bytes::from_static(b"{bcd}"), Bytes::from_static(b"{e}")]
         );
     }
