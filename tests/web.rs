@@ -762,3 +762,104 @@ async fn demo_page_is_opt_in() {
     assert_eq!(status, 200);
     assert!(body.contains("new WebSocket(url)"), "{body}");
 }
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is on the machine (tests/tls.rs uses it too)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `jwt-key-file` with an EC public key (ES256), and with a JWKS document (RS256,
+/// the key picked by `kid`): tokens signed by the private halves are accepted, one
+/// signed by another key of the same kind is not.
+#[tokio::test]
+async fn key_files_pem_and_jwks() {
+    let dir = std::env::temp_dir().join(format!("respub-web-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, alg) in [("ec", "EC"), ("ec-other", "EC"), ("rsa", "RSA")] {
+        let mut args = vec!["genpkey", "-algorithm", alg, "-out"];
+        let key = format!("{name}.key");
+        args.push(&key);
+        if alg == "EC" {
+            args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
+        } else {
+            args.extend(["-pkeyopt", "rsa_keygen_bits:2048"]);
+        }
+        openssl(&dir, &args);
+        openssl(
+            &dir,
+            &[
+                "pkey",
+                "-in",
+                &key,
+                "-pubout",
+                "-out",
+                &format!("{name}.pub"),
+            ],
+        );
+    }
+    let claims = json!({"sub": "kf", "exp": now() + 300, "subscribe": ["k"]});
+    let sign = |alg, kid: Option<&str>, key: jsonwebtoken::EncodingKey| {
+        let mut h = jsonwebtoken::Header::new(alg);
+        h.kid = kid.map(str::to_string);
+        jsonwebtoken::encode(&h, &claims, &key).unwrap()
+    };
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+
+    // PEM (EC public key): ES256.
+    let pem = dir.join("ec.pub").display().to_string();
+    let (_server, admin) = start(&["--jwt-key-file", &pem]).await;
+    let good = sign(
+        jsonwebtoken::Algorithm::ES256,
+        None,
+        jsonwebtoken::EncodingKey::from_ec_pem(&read("ec.key")).unwrap(),
+    );
+    let other = sign(
+        jsonwebtoken::Algorithm::ES256,
+        None,
+        jsonwebtoken::EncodingKey::from_ec_pem(&read("ec-other.key")).unwrap(),
+    );
+    let mut c = ws(admin, &format!("/ws?token={good}")).await;
+    send(&mut c, json!({"op": "subscribe", "channels": ["k"]})).await;
+    assert_eq!(next(&mut c).await["count"], 1);
+    let err = ws_try(admin, &format!("/ws?token={other}"), &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+
+    // JWKS with an RSA key: its modulus and exponent from openssl's text dump.
+    let out = std::process::Command::new("openssl")
+        .args(["rsa", "-pubin", "-in", "rsa.pub", "-noout", "-modulus"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let modulus_hex = String::from_utf8(out.stdout).unwrap();
+    let modulus_hex = modulus_hex.trim().trim_start_matches("Modulus=");
+    let modulus: Vec<u8> = (0..modulus_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&modulus_hex[i..i + 2], 16).unwrap())
+        .collect();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+        "n": b64.encode(&modulus), "e": b64.encode([1u8, 0, 1])}]});
+    std::fs::write(dir.join("jwks.json"), jwks.to_string()).unwrap();
+    let jwks_path = dir.join("jwks.json").display().to_string();
+    let (_server2, admin2) = start(&["--jwt-key-file", &jwks_path]).await;
+    let rsa = || jsonwebtoken::EncodingKey::from_rsa_pem(&read("rsa.key")).unwrap();
+    let good = sign(jsonwebtoken::Algorithm::RS256, Some("k1"), rsa());
+    let unknown_kid = sign(jsonwebtoken::Algorithm::RS256, Some("k2"), rsa());
+    let mut s = sse(admin2, &format!("/sse?channel=k&token={good}"), &[]).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.next().await["count"], 1);
+    let (status, body) = http(admin2, &format!("/sse?channel=k&token={unknown_kid}"), &[]).await;
+    assert_eq!((status, body.trim()), (401, "WRONGPASS token invalid"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
