@@ -863,3 +863,57 @@ async fn key_files_pem_and_jwks() {
     assert_eq!((status, body.trim()), (401, "WRONGPASS token invalid"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `reply-pause-bytes` holds for a browser too: one that sends requests and never reads
+/// the replies stops being read once its unsent replies pass the limit, so its output
+/// stays bounded, and the server keeps serving others.
+#[tokio::test]
+async fn a_websocket_that_never_reads_is_paused_at_reply_pause_bytes() {
+    let (server, admin) = start(&["--reply-pause-bytes", "1mb"]).await;
+    let mut flood = ws(admin, "/ws").await;
+    let data = "z".repeat(64 * 1024);
+    let sender = tokio::spawn(async move {
+        // 1,000 pings of 64 KiB: ~64 MiB of pongs, none of them read (more than the
+        // loopback socket buffers hold, so the server's output has to queue).
+        for _ in 0..1000 {
+            let ping = json!({"op": "ping", "data": data}).to_string();
+            if flood.send(Message::text(ping)).await.is_err() {
+                break;
+            }
+        }
+        flood
+    });
+    let omem = || async {
+        let list = String::from_utf8(resp(&server, &["CLIENT", "LIST"]).await).unwrap();
+        list.split_whitespace()
+            .filter_map(|f| f.strip_prefix("omem="))
+            .filter_map(|v| v.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut peak = 0;
+    for _ in 0..50 {
+        peak = peak.max(omem().await);
+        if peak > 512 * 1024 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        peak > 512 * 1024,
+        "the flood never queued output: peak omem={peak}"
+    );
+    // Still bounded a while later: the server stopped reading the flood.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = omem().await;
+    let bound = 1024 * 1024 + 2 * 66 * 1024;
+    assert!(
+        peak <= bound && later <= bound,
+        "unsent replies stop near reply-pause-bytes: {peak}, {later}"
+    );
+    assert!(!sender.is_finished(), "the flood was read to the end");
+    sender.abort();
+    let mut other = ws(admin, "/ws").await;
+    send(&mut other, json!({"op": "ping"})).await;
+    assert_eq!(next(&mut other).await, json!({"type": "pong"}));
+}
