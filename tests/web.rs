@@ -917,3 +917,35 @@ async fn a_websocket_that_never_reads_is_paused_at_reply_pause_bytes() {
     send(&mut other, json!({"op": "ping"})).await;
     assert_eq!(next(&mut other).await, json!({"type": "pong"}));
 }
+
+/// A token that runs out while connected: the WebSocket gets an error frame and close
+/// 1008, the SSE stream an error event and its end; nothing after.
+#[tokio::test]
+async fn connections_end_when_their_token_expires() {
+    let (server, admin) = start(&["--jwt-secret", SECRET]).await;
+    let t = token(
+        SECRET,
+        &json!({"sub": "short", "exp": now() + 3, "subscribe": ["e"]}),
+    );
+    let mut w = ws(admin, &format!("/ws?token={t}")).await;
+    send(&mut w, json!({"op": "subscribe", "channels": ["e"]})).await;
+    assert_eq!(next(&mut w).await["count"], 1);
+    let mut s = sse(admin, &format!("/sse?channel=e&token={t}"), &[]).await;
+    assert_eq!(s.next().await["count"], 1);
+    assert_eq!(publish(&server, "e", b"before").await, b":2\r\n");
+    assert_eq!(next(&mut w).await["data"], "before");
+    assert_eq!(s.next().await["data"], "before");
+    assert_eq!(next(&mut w).await["error"], "WRONGPASS token expired");
+    assert_eq!(closed(&mut w).await, Some(1008));
+    assert_eq!(s.next().await["error"], "WRONGPASS token expired");
+    assert_eq!(s.body().await, "", "the SSE stream ends after the error");
+    let mut gone = false;
+    for _ in 0..40 {
+        if resp(&server, &["PUBSUB", "NUMSUB", "e"]).await == b"*2\r\n$1\r\ne\r\n:0\r\n" {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "expired clients are unsubscribed");
+}
