@@ -65,6 +65,7 @@ const server = spawn(
   ["--port", String(port), "--bind", "127.0.0.1", "--admin-port", String(admin), "--admin-bind", "127.0.0.1", "--http-demo", "yes", "--loglevel", "warning"],
   { stdio: ["ignore", "inherit", "inherit"] },
 );
+server.on("error", (e) => console.log(`respub did not start: ${e.message}`));
 const base = `http://127.0.0.1:${admin}`;
 let browser;
 try {
@@ -136,7 +137,12 @@ try {
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
 } finally {
   if (browser) await browser.close().catch(() => {});
-  server.kill("SIGTERM");
+  if (server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+  }
 }
 console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

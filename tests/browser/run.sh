@@ -11,5 +11,7 @@ if [[ ${1:-} == --bin ]]; then
 fi
 [[ -x /usr/bin/chromium ]] || { echo "browser: /usr/bin/chromium missing (run tests/clients/setup.sh)"; echo "browser: 0 passed, 1 failed"; exit 1; }
 [[ -d "$here/node_modules/playwright-core" ]] || { echo "browser: playwright-core missing (run tests/clients/setup.sh)"; echo "browser: 0 passed, 1 failed"; exit 1; }
+[[ -x $bin ]] || { echo "browser: $bin is not an executable (cargo build --release)"; echo "browser: 0 passed, 1 failed"; exit 1; }
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 cd "$here"
 exec node demo.test.mjs --bin "$bin"
