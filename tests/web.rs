@@ -949,3 +949,18 @@ async fn connections_end_when_their_token_expires() {
     }
     assert!(gone, "expired clients are unsubscribed");
 }
+
+/// A validly signed token with an absurd `exp` is simply a long-lived token.
+#[tokio::test]
+async fn a_far_future_exp_is_accepted() {
+    let (server, admin) = start(&["--jwt-secret", SECRET]).await;
+    let t = token(
+        SECRET,
+        &json!({"sub": "forever", "exp": u64::MAX / 2, "subscribe": ["f"]}),
+    );
+    let mut w = ws(admin, &format!("/ws?token={t}")).await;
+    send(&mut w, json!({"op": "subscribe", "channels": ["f"]})).await;
+    assert_eq!(next(&mut w).await["count"], 1);
+    assert_eq!(publish(&server, "f", b"m").await, b":1\r\n");
+    assert_eq!(next(&mut w).await["data"], "m");
+}

@@ -185,16 +185,14 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// When a principal's token runs out, as a tokio instant (far future for none).
+/// When a principal's token runs out, as a tokio instant (a year away for none, or for
+/// a later `exp`: a signed but absurd `exp` must not overflow the clock).
 fn deadline(p: Option<&Principal>) -> tokio::time::Instant {
-    let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86400 * 365);
-    match p.and_then(Principal::expires) {
-        Some(exp) => {
-            let left = exp.saturating_sub(unix_now());
-            tokio::time::Instant::now() + std::time::Duration::from_secs(left)
-        }
-        None => far,
-    }
+    const YEAR: u64 = 86400 * 365;
+    let left = p
+        .and_then(Principal::expires)
+        .map_or(YEAR, |exp| exp.saturating_sub(unix_now()).min(YEAR));
+    tokio::time::Instant::now() + std::time::Duration::from_secs(left)
 }
 
 /// The demo page (`http-demo yes`), else 404.

@@ -142,12 +142,8 @@ async fn run(mut conn: BrowserConn, socket: WebSocket, ping_secs: u64) {
         }
     }
     // The writer sends what is queued and a close frame (or sees the outbox close).
-    if ctl_tx
-        .try_send(Control::Close(close_code::NORMAL, ""))
-        .is_err()
-    {
-        // A close request is already queued.
-    }
+    // Refused when a close request (expiry, bad frame) is already queued: that one wins.
+    let _ = ctl_tx.try_send(Control::Close(close_code::NORMAL, ""));
     if tokio::time::timeout(Duration::from_secs(2), &mut writer)
         .await
         .is_err()
