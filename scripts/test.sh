@@ -9,7 +9,9 @@
 #   4. the container and deployment checks (tests/deploy: the image's entrypoint on real
 #      respub and redis-server, the compose file and the Kubernetes manifest validated
 #      and run as far as possible without Docker, the Dockerfile replayed into a chroot,
-#      hadolint, shellcheck).
+#      hadolint, shellcheck);
+#   5. the browser check (tests/browser: the demo page in headless Chromium, a screenshot
+#      under target/browser/).
 # Exits non-zero on any failure; nothing is skipped. The last line is the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,7 @@ phase cargo-test cargo test --no-fail-fast
 phase clients-respub bash tests/clients/run.sh --server respub --bin target/release/respub
 phase clients-redis bash tests/clients/run.sh --server redis
 phase deploy bash tests/deploy/run.sh --bin target/release/respub
+phase browser bash tests/browser/run.sh --bin target/release/respub
 
 # Totals: cargo's "test result" lines plus the client suites' and deploy's closing lines.
 passed=0
@@ -52,6 +55,7 @@ done < <(
     sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log_dir/cargo-test.log"
     sed -n 's/^clients: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/clients-respub.log" "$log_dir/clients-redis.log"
     sed -n 's/^deploy: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/deploy.log"
+    sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log_dir/browser.log"
 )
 if [[ -f "$log_dir/clients-respub.log" && -f "$log_dir/clients-redis.log" ]]; then
     echo "=== compatibility table (this run; README's table is pasted from it)"

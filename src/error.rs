@@ -10,6 +10,26 @@ use std::fmt;
 
 /// Written to a client refused by protected mode, then the connection closes. The text
 /// is Redis 7.2's; 7.0.15 says "4) Setup a an authentication password", fixed in 7.2.
+// ---- Browser clients (issue 12): the `error` text of JSON error frames and SSE/HTTP
+// refusals. Redis words where Redis has the case (NOAUTH, WRONGPASS, NOPERM).
+pub const WEB_NOAUTH: &str = "NOAUTH Authentication required.";
+pub const WEB_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const WEB_NOPERM_CHANNEL: &str = "NOPERM No permissions to access a channel";
+pub const WEB_NOPERM_PUBLISH: &str = "NOPERM No permissions to publish to this channel";
+pub const WEB_TOO_MANY_SUBSCRIPTIONS: &str = "ERR max-subscriptions-per-client reached";
+pub const WEB_BAD_REQUEST: &str = "ERR bad request: expected a JSON object with a known \"op\"";
+pub const WEB_ALREADY_AUTHENTICATED: &str = "ERR already authenticated";
+pub const WEB_ORIGIN: &str = "ERR origin not allowed";
+pub const WEB_TOO_MANY_CLIENTS: &str = "ERR max number of browser clients reached";
+pub const WEB_MAXCLIENTS: &str = "ERR max number of clients reached";
+pub const WEB_SHUTTING_DOWN: &str = "ERR shutting down";
+pub const WEB_PROTECTED: &str =
+    "DENIED protected mode: only loopback clients while the default user has no password";
+pub const TOKEN_NOT_CONFIGURED: &str = "ERR tokens are not configured (jwt-secret, jwt-key-file)";
+pub const TOKEN_EXPIRED: &str = "WRONGPASS token expired";
+pub const TOKEN_BAD_SIGNATURE: &str = "WRONGPASS token signature invalid";
+pub const TOKEN_INVALID: &str = "WRONGPASS token invalid";
+
 pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// A command failed; the client gets an error reply and the connection stays.

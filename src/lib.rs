@@ -40,3 +40,4 @@ pub mod stats;
 #[cfg(test)]
 mod test_rng;
 pub mod transport;
+pub mod web;

@@ -68,6 +68,8 @@ pub struct Shared {
     pub shutdown_requested: CancellationToken,
     /// TLS server configuration, reloaded by CONFIG SET of a `tls-*` setting.
     pub tls: Arc<transport::TlsContext>,
+    /// Browser clients (issue 12): token keys, their count, their stop signal.
+    pub web: crate::web::WebState,
 }
 
 impl Shared {
@@ -116,7 +118,13 @@ impl Shared {
             monitors: Default::default(),
             shutdown_requested: CancellationToken::new(),
             tls: Arc::default(),
+            web: crate::web::WebState::default(),
         }
+    }
+
+    /// A fresh client id (RESP connections and browser clients share the sequence).
+    pub fn next_client_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Relaxed)
     }
 
     /// A copy of the current settings.
@@ -267,8 +275,14 @@ impl Server {
         } else {
             None
         };
+        let jwt = crate::web::auth::Jwt::from_config(&config.web)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut shared = Shared::new(config, config_file, acl);
         shared.tls = tls;
+        shared.web.jwt = jwt;
+        if let Some(addr) = admin.as_ref().and_then(|l| l.local_addr().ok()) {
+            let _ = shared.web.local_addr.set(addr);
+        }
         let shared = Arc::new(shared);
         if let Some(addr) = listeners.iter().find_map(Listener::tcp_addr) {
             shared.port.store(addr.port(), Relaxed);
@@ -345,6 +359,7 @@ impl Server {
             _ = self.shared.shutdown_requested.cancelled() => {}
         }
         self.shared.draining.store(true, Relaxed);
+        self.shared.web.stop.cancel();
         info!(
             clients = self.shared.clients.len(),
             "shutting down: no new connections, flushing clients"

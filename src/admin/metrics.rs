@@ -88,13 +88,20 @@ pub fn render(shared: &Shared) -> String {
     let reg = &shared.registry;
     let mut o = Out(String::with_capacity(16 * 1024));
 
-    // Clients, by protocol and transport: [resp2, resp3] x [tcp, unix].
+    // Clients, by protocol and transport: [resp2, resp3] x [tcp, unix], then browser
+    // clients (issue 12), protocol "json" x [websocket, sse].
     let mut counts = [[0u64; 2]; 2];
+    let mut web = [0u64; 2];
     let mut output_bytes = 0u64;
     shared.clients.for_each(|c| {
-        let proto = usize::from(c.resp.load(Relaxed) == 3);
-        let transport = usize::from(matches!(c.addr, crate::transport::Peer::Unix(_)));
-        counts[proto][transport] += 1;
+        match c.web.load(Relaxed) {
+            0 => {
+                let proto = usize::from(c.resp.load(Relaxed) == 3);
+                let transport = usize::from(matches!(c.addr, crate::transport::Peer::Unix(_)));
+                counts[proto][transport] += 1;
+            }
+            w => web[usize::from(w == 2)] += 1,
+        }
         output_bytes += c.outbox.queued();
     });
     o.head(
@@ -110,6 +117,13 @@ pub fn render(shared: &Shared) -> String {
                 counts[p][t],
             );
         }
+    }
+    for (t, transport) in ["websocket", "sse"].iter().enumerate() {
+        o.sample(
+            "respub_connected_clients",
+            &format!("protocol=\"json\",transport=\"{transport}\""),
+            web[t],
+        );
     }
     o.one(
         "respub_pubsub_clients",

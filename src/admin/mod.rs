@@ -21,18 +21,24 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::error;
 
-/// The routes, for `serve` and for later additions (issue 12).
+/// The routes: monitoring, and the browser endpoints of `crate::web`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/metrics", get(metrics::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // Browsers (issue 12): `crate::web`.
+        .route("/ws", get(crate::web::ws::handler))
+        .route("/sse", get(crate::web::sse::handler))
+        .route("/", get(crate::web::demo))
         .with_state(shared)
 }
 
 /// Serves until `stop` is cancelled; requests in flight then finish.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
     let app = router(shared);
+    // The peer address is needed by /ws and /sse (protected mode, CLIENT LIST).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;

@@ -18,6 +18,11 @@ use tracing::{debug, warn};
 /// Takes a fresh snapshot of the session's user when the users changed since the last
 /// one (one atomic load otherwise).
 pub fn refresh_user(ctx: &mut Ctx<'_>) {
+    if ctx.session.grants.is_some() {
+        // A token's synthetic user is not in the ACL table: nothing to refresh, and an
+        // ACL user of the same name must not take its place.
+        return;
+    }
     let acl = &ctx.shared.acl;
     let generation = acl.generation();
     if generation == ctx.session.acl_gen && ctx.session.user.is_some() {
@@ -72,6 +77,11 @@ pub fn permitted(session: &Session, spec: &'static Spec, args: &[Bytes]) -> Resu
     let Some(user) = session.user.as_deref() else {
         return Ok(());
     };
+    if let Some(g) = &session.grants {
+        if !token_permits(g, spec, args) {
+            return Err(CmdError::NoPermChannel);
+        }
+    }
     if user.allcommands && user.allchannels {
         return Ok(());
     }
@@ -80,6 +90,46 @@ pub fn permitted(session: &Session, spec: &'static Spec, args: &[Bytes]) -> Resu
         Some(Denial::Command) => Err(CmdError::NoPermCommand(user.name.clone(), spec.name)),
         Some(Denial::Channel(_)) => Err(CmdError::NoPermChannel),
     }
+}
+
+/// A token's grants over RESP: PUBLISH/SPUBLISH need a `publish` grant, the subscribe
+/// commands a `subscribe` grant for every argument (patterns literally).
+fn token_permits(g: &crate::web::auth::Grants, spec: &'static Spec, args: &[Bytes]) -> bool {
+    match spec.name {
+        "publish" | "spublish" => args.get(1).is_some_and(|c| g.may_publish(c)),
+        "subscribe" | "ssubscribe" => args[1..].iter().all(|c| g.may_subscribe(c, false)),
+        "psubscribe" => args[1..].iter().all(|c| g.may_subscribe(c, true)),
+        _ => true,
+    }
+}
+
+/// `AUTH <user> <token>` when tokens are configured: the token must verify and name
+/// `user` (`sub`). Its expiry is checked here, once, as Redis checks a password once.
+pub fn authenticate_token(
+    ctx: &Ctx<'_>,
+    name: &[u8],
+    token: &[u8],
+) -> Option<crate::web::auth::Grants> {
+    let jwt = ctx.shared.web.jwt.as_ref()?;
+    let token = std::str::from_utf8(token).ok()?;
+    if token.bytes().filter(|&b| b == b'.').count() != 2 {
+        return None;
+    }
+    jwt.verify(token).ok().filter(|g| g.user[..] == *name)
+}
+
+/// The client is now a token's user: pub/sub and connection commands, its grants for
+/// channels.
+pub fn login_token(ctx: &mut Ctx<'_>, grants: crate::web::auth::Grants) {
+    let mut user = User::new(grants.user.clone(), true);
+    for rule in ["on", "nopass", "+@pubsub", "+@connection", "allchannels"] {
+        user.apply(rule.as_bytes(), true)
+            .expect("token user rules are valid");
+    }
+    ctx.client.set_user(user.name.clone());
+    ctx.session.user = Some(Arc::new(user));
+    ctx.session.grants = Some(Arc::new(grants));
+    ctx.session.authenticated = true;
 }
 
 /// Records a denial `permitted` reported: ACL LOG, INFO `acl_access_denied_*`.
@@ -199,6 +249,7 @@ pub fn authenticate(ctx: &Ctx<'_>, command: &[u8], name: &[u8], pass: &[u8]) -> 
 
 /// The client is now `user`.
 pub fn login(ctx: &mut Ctx<'_>, user: Arc<User>) {
+    ctx.session.grants = None;
     ctx.client.set_user(user.name.clone());
     ctx.session.user = Some(user);
     ctx.session.authenticated = true;
@@ -206,6 +257,7 @@ pub fn login(ctx: &mut Ctx<'_>, user: Arc<User>) {
 
 /// RESET: back to the `default` user, authenticated only if it needs no password.
 pub fn logout(ctx: &mut Ctx<'_>) {
+    ctx.session.grants = None;
     let default = ctx.shared.acl.default_user();
     ctx.session.authenticated = default.nopass && default.enabled;
     ctx.client.set_user(default.name.clone());

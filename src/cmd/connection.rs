@@ -79,6 +79,11 @@ pub fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     if user.is_none() && ctx.shared.acl.default_user().nopass {
         return Err(CmdError::AuthNotConfigured);
     }
+    if let Some(grants) = user.and_then(|u| acl::authenticate_token(ctx, u, pass)) {
+        acl::login_token(ctx, grants);
+        ctx.ok();
+        return Ok(());
+    }
     let Some(found) = acl::authenticate(ctx, &args[0], user.unwrap_or(b"default"), pass) else {
         return Err(CmdError::WrongPass);
     };

@@ -126,6 +126,8 @@ pub struct Config {
     pub admin_port: u16,
     /// Address of the admin HTTP port.
     pub admin_bind: String,
+    /// Browser endpoints on the admin port (issue 12): /ws, /sse, the demo page.
+    pub web: WebConfig,
     /// Microseconds from which a command goes to SLOWLOG; negative = none.
     pub slowlog_log_slower_than: i64,
     /// SLOWLOG entries kept.
@@ -140,6 +142,28 @@ pub struct Config {
     pub metrics_top_channels: u64,
     /// The `tls-*` settings (issue 7).
     pub tls: TlsConfig,
+}
+
+/// The browser settings (issue 12); units and defaults in the settings table.
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    /// Serve the demo page at `/`.
+    pub demo: bool,
+    /// Origins allowed to open /ws and /sse (exact `scheme://host[:port]`, or `*`).
+    /// Empty: only the page's own origin (the `Origin` host equals the `Host` header).
+    pub allowed_origins: Vec<String>,
+    /// WebSocket + SSE clients at once; past it a new one gets 503.
+    pub max_clients: u64,
+    /// Largest WebSocket message (and frame) a browser may send, bytes; past it the
+    /// connection is closed with 1009.
+    pub max_message_size: u64,
+    /// Seconds between WebSocket pings / SSE keepalive comments; a WebSocket client
+    /// silent for two intervals is closed. 0 = none.
+    pub ping_interval: u64,
+    /// HS256 secret for browser tokens; "" = none.
+    pub jwt_secret: String,
+    /// PEM public key (RS256/ES256) or JWKS JSON file for browser tokens; "" = none.
+    pub jwt_key_file: String,
 }
 
 /// `tls-auth-clients`: whether a TLS client must present a certificate signed by the CA.
@@ -216,6 +240,7 @@ impl Default for Config {
             acllog_max_len: 0,
             admin_port: 0,
             admin_bind: String::new(),
+            web: WebConfig::default(),
             slowlog_log_slower_than: 0,
             slowlog_max_len: 0,
             latency_monitor_threshold: 0,

@@ -814,7 +814,7 @@ pub static SETTINGS: &[Setting] = &[
         secret: false,
         help: "Address of the admin HTTP server. All interfaces by default: kubelet probes \
                and Prometheus reach the pod's IP from outside the pod. It serves \
-               statistics only.",
+               statistics, and /ws and /sse to browsers with the rights RESP clients have.",
         set: |c, v| {
             let v = v.trim();
             if v.is_empty() || v.contains(char::is_whitespace) {
@@ -824,6 +824,114 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
         get: |c| c.admin_bind.clone(),
+    },
+    // ---- browsers (issue 12): /ws, /sse and the demo page on the admin port ----
+    Setting {
+        name: "http-demo",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "no",
+        mutable: true,
+        secret: false,
+        help: "Serve a demo page at / of the admin port that subscribes to a channel over \
+               WebSocket and shows messages live.",
+        set: |c, v| {
+            c.web.demo = bool_of(v)?;
+            Ok(())
+        },
+        get: |c| yes_no(c.web.demo),
+    },
+    Setting {
+        name: "http-allowed-origins",
+        aliases: &[],
+        unit: Unit::Words,
+        default: "",
+        mutable: true,
+        secret: false,
+        help: "Origins (scheme://host[:port]) allowed to open /ws and /sse, or * for any. \
+               Empty: same origin only (the Origin's host:port equals the Host header). \
+               Requests without an Origin header (non-browser clients) are allowed.",
+        set: |c, v| {
+            c.web.allowed_origins = v.split_whitespace().map(str::to_string).collect();
+            Ok(())
+        },
+        get: |c| c.web.allowed_origins.join(" "),
+    },
+    Setting {
+        name: "http-max-clients",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "10000",
+        mutable: true,
+        secret: false,
+        help: "WebSocket + SSE clients at once (they also count toward maxclients); a new \
+               one past it gets HTTP 503.",
+        set: |c, v| {
+            c.web.max_clients = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.web.max_clients.to_string(),
+    },
+    Setting {
+        name: "ws-max-message-size",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "1mb",
+        mutable: true,
+        secret: false,
+        help: "Largest WebSocket message a browser may send; past it the connection is \
+               closed with code 1009 (message too big).",
+        set: |c, v| {
+            c.web.max_message_size = at_least(mem_of(v)?, 128, "128 bytes")?;
+            Ok(())
+        },
+        get: |c| c.web.max_message_size.to_string(),
+    },
+    Setting {
+        name: "http-ping-interval",
+        aliases: &[],
+        unit: Unit::Seconds,
+        default: "25",
+        mutable: true,
+        secret: false,
+        help: "Seconds between WebSocket pings and SSE keepalive comments; a WebSocket \
+               client that sends nothing (not even a pong) for two intervals is closed. \
+               0 = off.",
+        set: |c, v| {
+            c.web.ping_interval = u64_of(v)?;
+            Ok(())
+        },
+        get: |c| c.web.ping_interval.to_string(),
+    },
+    Setting {
+        name: "jwt-secret",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: false,
+        secret: true,
+        help: "HS256 secret that signs browser tokens (and AUTH <user> <token> over RESP). \
+               \"\" = none.",
+        set: |c, v| {
+            c.web.jwt_secret = v.to_string();
+            Ok(())
+        },
+        get: |c| c.web.jwt_secret.clone(),
+    },
+    Setting {
+        name: "jwt-key-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "PEM public key (RSA: RS256/384/512, EC P-256/P-384: ES256/ES384) or JWKS \
+               JSON file that verifies browser tokens. \"\" = none.",
+        set: |c, v| {
+            c.web.jwt_key_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.web.jwt_key_file.clone(),
     },
     // Reasons below are Redis 7.0's words (config.c numeric and bool configs).
     Setting {

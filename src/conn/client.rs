@@ -64,6 +64,8 @@ pub struct Client {
     pub tracking_redir: AtomicI64,
     /// CLIENT TRACKING BCAST (flag B).
     pub tracking_bcast: AtomicBool,
+    /// A browser client (issue 12): 0 none, else `web::session::Transport::code`.
+    pub web: AtomicU8,
 }
 
 impl Client {
@@ -92,6 +94,7 @@ impl Client {
             monitor: AtomicBool::new(false),
             tracking_redir: AtomicI64::new(-1),
             tracking_bcast: AtomicBool::new(false),
+            web: AtomicU8::new(0),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod client;
 pub mod outbox;
 pub mod session;
 pub mod wake_batch;
+pub mod wire;
 
 use crate::cmd::{self, Ctx, Out};
 use crate::error::{protocol_error_text, ConnError};

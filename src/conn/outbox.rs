@@ -11,6 +11,20 @@
 //! refcount bumped from many cores, and one iovec per batch); large payloads are queued
 //! as shared `Bytes` so a 1 MiB message fanned out to 1000 subscribers exists once.
 //!
+//! # One encoding per wire format, not per client (issue 12)
+//!
+//! An outbox has a wire format (`Wire::Resp` for RESP sockets, `Wire::Json` for
+//! WebSocket and SSE clients), fixed when the connection starts. A delivery carries both
+//! headers (the RESP kind header and the JSON object head, each built once: constants
+//! for `message`/`smessage`, cached per pattern for `pmessage`) and one shared `Body`.
+//! The body's RESP form is encoded by the publisher up front; its JSON tail
+//! (`"channel":..,"data":..}`) is encoded lazily, by the first JSON outbox that receives
+//! it, into a `OnceLock` the body's clones share. So a PUBLISH to 10,000 browsers and
+//! 10,000 RESP clients encodes the payload twice in all, and a PUBLISH no browser hears
+//! never builds JSON. Each JSON outbox then copies (or, past `COPY_MAX`, shares) head +
+//! tail + `\n` into its queue; the transport cuts the queue at newlines into WebSocket
+//! frames or SSE events.
+//!
 //! # Ordering rules
 //!
 //! Redis runs one command at a time, so a client's stream is simply the frames in the
@@ -50,13 +64,14 @@
 //! Arrival order across connections (a command read earlier on another connection takes
 //! effect first) is not the outbox's business: see `conn::arrival`.
 
+pub use super::wire::Wire;
 use crate::config::OutputLimit;
 use crate::resp::encode::{put_bulk, put_bulk_header};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -74,6 +89,9 @@ pub struct Body {
     head: Bytes,
     /// Empty, or the large payload (followed by CRLF on the wire).
     payload: Bytes,
+    /// The JSON tail (`crate::conn::wire::message_tail`), built on first use by a JSON
+    /// outbox and shared by every clone of this body (see the module comment).
+    json: Arc<OnceLock<Bytes>>,
 }
 
 impl Body {
@@ -87,12 +105,48 @@ impl Body {
             return Body {
                 head: head.freeze(),
                 payload: Bytes::new(),
+                json: Arc::default(),
             };
         }
         Body {
             head: head.freeze(),
             payload: message.clone(),
+            json: Arc::default(),
         }
+    }
+
+    /// The channel and payload back out of the RESP form this body was built in.
+    fn parts(&self) -> (&[u8], &[u8]) {
+        fn bulk(b: &[u8]) -> Option<(usize, usize)> {
+            // `$<len>\r\n`: returns (start of data, len).
+            let nl = memchr::memchr(b'\n', b)?;
+            let len: usize = std::str::from_utf8(b.get(1..nl.checked_sub(1)?)?)
+                .ok()?
+                .parse()
+                .ok()?;
+            Some((nl + 1, len))
+        }
+        let h = &self.head[..];
+        let Some((cs, clen)) = bulk(h) else {
+            return (&[], &[]);
+        };
+        let channel = &h[cs..cs + clen];
+        let rest = &h[cs + clen + 2..];
+        if !self.payload.is_empty() {
+            return (channel, &self.payload);
+        }
+        match bulk(rest) {
+            Some((ps, plen)) => (channel, &rest[ps..ps + plen]),
+            None => (channel, &[]),
+        }
+    }
+
+    /// The JSON tail, encoded once for all JSON subscribers of this publish.
+    pub fn json(&self) -> &Bytes {
+        self.json.get_or_init(|| {
+            let (channel, payload) = self.parts();
+            super::wire::message_tail(channel, payload)
+        })
     }
 
     /// Bytes on the wire.
@@ -118,20 +172,40 @@ pub enum Source {
     Shard,
 }
 
+impl Source {
+    /// The JSON object head of a delivery through a channel or shard channel. A
+    /// pattern's head names the pattern, so the registry builds and keeps one per
+    /// pattern; `Pattern` here is never used for a delivery.
+    pub fn json_header(self) -> &'static Bytes {
+        static MESSAGE: OnceLock<Bytes> = OnceLock::new();
+        static SMESSAGE: OnceLock<Bytes> = OnceLock::new();
+        match self {
+            Source::Channel | Source::Pattern => {
+                MESSAGE.get_or_init(|| super::wire::message_head("message", None))
+            }
+            Source::Shard => SMESSAGE.get_or_init(|| super::wire::message_head("smessage", None)),
+        }
+    }
+}
+
 /// One delivery as the registry hands it over: the kind header (RESP2 form; the first
-/// byte becomes `>` for RESP3 clients), the shared body, and the subscription it came
-/// through (channel, pattern or shard channel name).
+/// byte becomes `>` for RESP3 clients), the JSON object head for JSON outboxes, the
+/// shared body, and the subscription it came through (channel, pattern or shard channel
+/// name).
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
     pub source: Source,
     pub key: &'a Bytes,
     pub header: &'a Bytes,
+    pub json_header: &'a Bytes,
     pub body: &'a Body,
 }
 
-impl Delivery<'_> {
-    fn len(&self) -> u64 {
-        (self.header.len() + self.body.len()) as u64
+/// Bytes one delivery takes in an outbox of format `wire`.
+fn wire_len(wire: Wire, header: &Bytes, json_header: &Bytes, body: &Body) -> u64 {
+    match wire {
+        Wire::Resp => (header.len() + body.len()) as u64,
+        Wire::Json => (json_header.len() + body.json().len() + 1) as u64,
     }
 }
 
@@ -142,6 +216,7 @@ struct Held {
     source: Source,
     key: Bytes,
     header: Bytes,
+    json_header: Bytes,
     body: Body,
 }
 
@@ -208,6 +283,26 @@ impl Chunks {
         }
     }
 
+    /// A JSON line: the object head, the shared tail, and the `\n` separator.
+    fn json_delivery(&mut self, json_header: &[u8], body: &Body) {
+        let tail = body.json();
+        if tail.len() > COPY_MAX {
+            self.copy(json_header, false, &[]);
+            self.share(tail.clone());
+            self.copy(&[], false, b"\n");
+        } else {
+            self.copy(json_header, false, tail);
+            self.copy(&[], false, b"\n");
+        }
+    }
+
+    fn push(&mut self, wire: Wire, resp3: bool, header: &[u8], json_header: &[u8], body: &Body) {
+        match wire {
+            Wire::Resp => self.delivery(header, resp3, body),
+            Wire::Json => self.json_delivery(json_header, body),
+        }
+    }
+
     fn share(&mut self, bytes: Bytes) {
         if !self.tail.is_empty() {
             self.segments.push_back(self.tail.split().freeze());
@@ -230,6 +325,7 @@ struct Inner {
     held: Option<Vec<Held>>,
     queued: u64,
     resp3: bool,
+    wire: Wire,
     /// Whether limits for subscribed clients apply (the client has subscriptions).
     pubsub: bool,
     soft_since: Option<Instant>,
@@ -311,6 +407,11 @@ impl Outbox {
         self.lock().resp3 = resp3;
     }
 
+    /// Sets the wire format; done once, before the outbox is registered anywhere.
+    pub fn set_wire(&self, wire: Wire) {
+        self.lock().wire = wire;
+    }
+
     /// Sets the limit class outside a command (benches, tests); connections change it
     /// through `cork`/`finish_command` (rule 7).
     pub fn set_pubsub(&self, pubsub: bool) {
@@ -326,17 +427,20 @@ impl Outbox {
             if inner.closed.is_some() || inner.sealed {
                 return inner.closed.is_none();
             }
-            let resp3 = inner.resp3;
+            let (resp3, wire) = (inner.resp3, inner.wire);
             match inner.held.as_mut() {
                 Some(held) => held.push(Held {
                     source: d.source,
                     key: d.key.clone(),
                     header: d.header.clone(),
+                    json_header: d.json_header.clone(),
                     body: d.body.clone(),
                 }),
-                None => inner.data.delivery(d.header, resp3, d.body),
+                None => inner
+                    .data
+                    .push(wire, resp3, d.header, d.json_header, d.body),
             }
-            inner.queued += d.len();
+            inner.queued += wire_len(wire, d.header, d.json_header, d.body);
             waker = self.after_push(&mut inner, limits);
             open = inner.closed.is_none();
         }
@@ -503,16 +607,18 @@ impl Outbox {
                 inner.resp3 = resp3;
             }
             if let Some(held) = inner.held.take() {
-                let resp3 = inner.resp3;
+                let (resp3, wire) = (inner.resp3, inner.wire);
                 for h in held {
-                    let len = (h.header.len() + h.body.len()) as u64;
+                    let len = wire_len(wire, &h.header, &h.json_header, &h.body);
                     if inner.sealed || !subscribed(h.source, &h.key) {
                         // Counted when held; never queued.
                         inner.queued -= len;
                         continue;
                     }
                     // Re-encoded in the current protocol; the length is the same.
-                    inner.data.delivery(&h.header, resp3, &h.body);
+                    inner
+                        .data
+                        .push(wire, resp3, &h.header, &h.json_header, &h.body);
                 }
             }
             inner.queued += added;
@@ -591,6 +697,7 @@ mod tests {
         Body {
             head: Bytes::copy_from_slice(bytes),
             payload: Bytes::new(),
+            json: Arc::default(),
         }
     }
 
@@ -602,6 +709,7 @@ mod tests {
                 source: Source::Channel,
                 key: &key,
                 header: &header,
+                json_header: Source::Channel.json_header(),
                 body,
             },
             l,
@@ -635,6 +743,67 @@ mod tests {
             &l,
         );
         assert_eq!(drain(&o), b">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+
+    #[test]
+    fn json_outboxes_share_one_encoding_per_publish() {
+        let l = limits(0, 0, 0);
+        let (a, b, r) = (Outbox::new(1), Outbox::new(2), Outbox::new(3));
+        a.set_wire(Wire::Json);
+        b.set_wire(Wire::Json);
+        let body = Body::new(b"ch", &Bytes::from_static(b"hi"));
+        for o in [&a, &b, &r] {
+            push(o, b"*3\r\n$7\r\nmessage\r\n", &body, &l);
+        }
+        let line = b"{\"type\":\"message\",\"channel\":\"ch\",\"data\":\"hi\"}\n";
+        assert_eq!(a.queued(), line.len() as u64, "counted in JSON bytes");
+        assert_eq!(drain(&a), line);
+        assert_eq!(drain(&b), line);
+        assert_eq!(
+            drain(&r),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        // One JSON tail for the publish, shared by every clone of the body.
+        let copy = body.clone();
+        let first = body.json().as_ptr();
+        assert_eq!(copy.json().as_ptr(), first);
+    }
+
+    #[test]
+    fn large_json_bodies_are_shared_not_copied() {
+        let l = limits(0, 0, 0);
+        let o = Outbox::new(1);
+        o.set_wire(Wire::Json);
+        let body = Body::new(b"c", &Bytes::from(vec![b'x'; COPY_MAX + 1]));
+        push(&o, b"H", &body, &l);
+        let mut q = VecDeque::new();
+        o.take_into(&mut q);
+        assert!(q.iter().any(|seg| seg.as_ptr() == body.json().as_ptr()));
+        let wire: Vec<u8> = q.iter().flat_map(|b| b.iter().copied()).collect();
+        let v: serde_json::Value = serde_json::from_slice(&wire[..wire.len() - 1]).unwrap();
+        assert_eq!(v["data"].as_str().map(str::len), Some(COPY_MAX + 1));
+        assert_eq!(wire.last(), Some(&b'\n'));
+    }
+
+    #[test]
+    fn held_json_deliveries_follow_the_reply() {
+        let o = Outbox::new(1);
+        o.set_wire(Wire::Json);
+        let l = limits(0, 0, 0);
+        o.cork(true);
+        push(&o, b"M", &Body::new(b"c", &Bytes::from_static(b"1")), &l);
+        o.finish_command(
+            &mut BytesMut::from(&b"{\"r\":1}\n"[..]),
+            &l,
+            sub(),
+            |_, _| true,
+        );
+        let out = drain(&o);
+        assert_eq!(
+            out,
+            b"{\"r\":1}\n{\"type\":\"message\",\"channel\":\"c\",\"data\":\"1\"}\n"
+        );
+        assert_eq!(o.queued(), 0);
     }
 
     #[test]

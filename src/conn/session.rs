@@ -86,6 +86,10 @@ pub struct Session {
     pub tracking: Option<Tracking>,
     /// The client is a monitor (MONITOR, until RESET or disconnect).
     pub monitor: bool,
+    /// Authenticated with a browser token (`AUTH <user> <token>`, issue 12): its
+    /// channel grants apply on top of `user` (a synthetic user allowed pub/sub and
+    /// connection commands on all channels).
+    pub grants: Option<std::sync::Arc<crate::web::auth::Grants>>,
 }
 
 /// CLIENT TRACKING ON options, as Redis keeps them.

@@ -129,6 +129,7 @@ impl ChannelTable {
                     source,
                     key: &entry.channel,
                     header,
+                    json_header: source.json_header(),
                     body: &body,
                 };
                 entry.subs.for_each(|sub| drops.push(sub, &d, limits));

@@ -26,10 +26,12 @@ use subscribers::Subscribers;
 const MESSAGE_HEADER: Bytes = Bytes::from_static(b"*3\r\n$7\r\nmessage\r\n");
 const SMESSAGE_HEADER: Bytes = Bytes::from_static(b"*3\r\n$8\r\nsmessage\r\n");
 
-/// Subscribers of one pattern plus the pattern's pre-encoded `pmessage` header.
+/// Subscribers of one pattern plus the pattern's pre-encoded `pmessage` headers (RESP,
+/// and the JSON object head for browsers: `conn::outbox`, one encoding per wire format).
 #[derive(Debug)]
 pub struct PatternEntry {
     header: Bytes,
+    json_header: Bytes,
     subs: Subscribers,
 }
 
@@ -121,6 +123,7 @@ impl Registry {
                 put_bulk(&mut header, p);
                 PatternEntry {
                     header: header.freeze(),
+                    json_header: crate::conn::wire::message_head("pmessage", Some(p)),
                     subs: Subscribers::default(),
                 }
             });
@@ -164,6 +167,7 @@ impl Registry {
                         source: Source::Pattern,
                         key: pattern,
                         header: &entry.header,
+                        json_header: &entry.json_header,
                         body: &body,
                     };
                     entry.subs.for_each(|sub| self.drops.push(sub, &d, limits));

@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 apt_pkgs=(redis-server redis-tools)
 # tests/admin_exporter.rs: Debian's redis_exporter 1.45 scrapes respub and redis-server.
 apt_pkgs+=(prometheus-redis-exporter)
+# tests/browser (issue 12): the demo page in headless Chromium (driven by playwright-core).
+apt_pkgs+=(chromium)
 # `python3 -m venv` needs ensurepip, which Debian ships separately.
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
@@ -74,6 +76,12 @@ pinned_venv "$here/python/.venv-admin" "$here/python/requirements-admin.txt"
 if [[ ! -d "$here/node/node_modules/ioredis" || ! -d "$here/node/node_modules/@socket.io/redis-adapter" ||
     "$here/node/package-lock.json" -nt "$here/node/node_modules/.package-lock.json" ]]; then
     (cd "$here/node" && npm ci --no-audit --no-fund)
+fi
+
+# Browser end-to-end (tests/browser): playwright-core, exact version from its lockfile.
+if [[ ! -d "$here/../browser/node_modules/playwright-core" ||
+    "$here/../browser/package-lock.json" -nt "$here/../browser/node_modules/.package-lock.json" ]]; then
+    (cd "$here/../browser" && npm ci --no-audit --no-fund)
 fi
 
 # Go: the suites (redigo, go-redis, rueidis) are one module pinned by go/go.mod + go.sum.

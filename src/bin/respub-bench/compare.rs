@@ -136,6 +136,7 @@ async fn one_run(
         probe: Some(Probe { pid: server.pid() }),
         duration: cfg.duration,
         warmup: cfg.warmup,
+        ws_addr: None,
     };
     let limit = scenarios::time_limit(&run_cfg);
     let r = tokio::time::timeout(limit, scenarios::run(scenario, &run_cfg))

@@ -85,7 +85,7 @@ impl Shared {
         let _ = tokio::time::timeout(Duration::from_millis(20), notified).await;
     }
 
-    fn record_delivered(&self, n: u64) {
+    pub(crate) fn record_delivered(&self, n: u64) {
         if n > 0 {
             self.delivered.fetch_add(n, Relaxed);
         }
@@ -178,6 +178,18 @@ fn on_frame(
             return;
         }
     };
+    on_payload(payload, now, payload_size, shared, last_seq, stats);
+}
+
+/// Verifies one received payload (any wire format): header, order, latency.
+pub(crate) fn on_payload(
+    payload: &[u8],
+    now: u64,
+    payload_size: usize,
+    shared: &Shared,
+    last_seq: &mut Vec<u64>,
+    stats: &mut SubStats,
+) {
     let Some(Header {
         publisher,
         seq,

@@ -16,6 +16,7 @@ mod resp;
 mod scenarios;
 mod server;
 mod tls;
+mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ usage:
   respub-bench compare [--rounds N] [--respub PATH] [--redis PATH] [--scenarios a,b,...]
                    [--duration S] [--warmup S] [--quick] [--tls] [--markdown FILE] [--threads N]
   respub-bench list
+  respub-bench run ... --scenario ws-fanout-1000|ws-fanout-10000 --ws-addr 127.0.0.1:ADMIN_PORT
+                   (respub only: WebSocket subscribers on the admin port; fanout-10000 is
+                   the RESP figure beside it; scripts/bench-ws.sh runs all four)
 
 run      one scenario against an already running server (CPU and RSS need --server-pid;
          slow-subscriber expects the server to run with
@@ -140,6 +144,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 "addr",
                 "server-pid",
                 "scenario",
+                "ws-addr",
                 "duration",
                 "warmup",
                 "quick",
@@ -164,6 +169,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 probe,
                 duration,
                 warmup,
+                ws_addr: flags.parsed("ws-addr")?,
             };
             block_on(threads, async move {
                 let limit = scenarios::time_limit(&cfg);
@@ -228,6 +234,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 probe: None,
                 duration,
                 warmup,
+                ws_addr: None,
             }) + Duration::from_secs(25);
             let overall = per_run * (2 * rounds * cfg.scenarios.len()) as u32;
             block_on(threads, async move {

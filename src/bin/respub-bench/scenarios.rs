@@ -47,6 +47,8 @@ pub(crate) struct RunConfig {
     pub(crate) duration: Duration,
     /// Traffic before the measured window starts.
     pub(crate) warmup: Duration,
+    /// respub's admin HTTP port, for the `ws-*` scenarios (browser subscribers).
+    pub(crate) ws_addr: Option<SocketAddr>,
 }
 
 /// Upper bound for one scenario, including setup and teardown.
@@ -59,6 +61,11 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
     match name {
         "fanout-100" => fanout(cfg, 100, PAYLOAD).await,
         "fanout-1000" => fanout(cfg, 1000, PAYLOAD).await,
+        // Not in ALL (`compare` runs both servers; redis-server has no WebSocket): run
+        // them with `run --ws-addr`, scripts/bench-ws.sh puts them beside RESP fan-out.
+        "fanout-10000" => fanout(cfg, 10_000, PAYLOAD).await,
+        "ws-fanout-1000" => ws_fanout(cfg, 1000, PAYLOAD).await,
+        "ws-fanout-10000" => ws_fanout(cfg, 10_000, PAYLOAD).await,
         "channels-10k" => channels(cfg, 10_000, 200, PAYLOAD).await,
         "publish-only" => publish_only(cfg, PAYLOAD).await,
         "patterns-0" => patterns(cfg, PatternShape::None, false, PAYLOAD).await,
@@ -131,9 +138,39 @@ async fn measure(
     fanout: u64,
     counted: Counted,
 ) -> io::Result<Report> {
+    measure_with(
+        cfg,
+        subs,
+        Vec::new(),
+        payload_size,
+        publishers,
+        fanout,
+        counted,
+    )
+    .await
+}
+
+/// `measure` with WebSocket subscribers besides (or instead of) RESP ones.
+async fn measure_with(
+    cfg: &RunConfig,
+    subs: Vec<Conn>,
+    ws_subs: Vec<crate::ws::WsConn>,
+    payload_size: usize,
+    publishers: Vec<PublisherSpec>,
+    fanout: u64,
+    counted: Counted,
+) -> io::Result<Report> {
     let shared = Shared::new(fanout, WINDOW);
     let stop = CancellationToken::new();
     let mut sub_set: JoinSet<SubStats> = JoinSet::new();
+    for ws in ws_subs {
+        sub_set.spawn(crate::ws::subscriber(
+            ws,
+            shared.clone(),
+            stop.clone(),
+            payload_size,
+        ));
+    }
     for conn in subs {
         sub_set.spawn(load::subscriber(
             conn,
@@ -378,6 +415,27 @@ async fn fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Result
     let pubs = publishers(2, vec![channel], payload_size, None);
     measure(
         cfg,
+        conns,
+        payload_size,
+        pubs,
+        subs as u64,
+        Counted::Deliveries,
+    )
+    .await
+}
+
+/// One channel, `subs` WebSocket subscribers on respub's admin port (JSON protocol),
+/// two pipelined RESP publishers: the browser fan-out of issue 12.
+async fn ws_fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Result<Report> {
+    let admin = cfg
+        .ws_addr
+        .ok_or_else(|| io::Error::other("ws-* scenarios need --ws-addr (respub's admin port)"))?;
+    let channel = "bench.fanout";
+    let conns = crate::ws::open(admin, subs, channel, CONNECT_CONCURRENCY).await?;
+    let pubs = publishers(2, vec![channel.as_bytes().to_vec()], payload_size, None);
+    measure_with(
+        cfg,
+        Vec::new(),
         conns,
         payload_size,
         pubs,
