@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::error::CmdError;
+use crate::registry::Namespace;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -14,11 +15,19 @@ fn cork_if_subscribed(ctx: &mut Ctx<'_>) {
 }
 
 pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    ctx.shared
+        .backplane
+        .check_size(args[2].len())
+        .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .publish(&args[1], &args[2], &ctx.shared.limits);
+    // Local first: the other nodes get it through a queue PUBLISH never waits on.
+    ctx.shared
+        .backplane
+        .forward(Namespace::Channel, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
     // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
     // delivered = sum of replies - drops at scrape time.
@@ -29,11 +38,18 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
 }
 
 pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    ctx.shared
+        .backplane
+        .check_size(args[2].len())
+        .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .spublish(&args[1], &args[2], &ctx.shared.limits);
+    ctx.shared
+        .backplane
+        .forward(Namespace::Shard, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
     ctx.shared.stats.spublished.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
