@@ -14,8 +14,10 @@
 //! async-nats does the reconnecting: it tries every known server of the NATS cluster
 //! (the configured URLs and the ones the cluster announces), and re-sends the SUBs it
 //! holds once connected again, so interest comes back without any client action.
-//! While disconnected its command channel fills and `outbound` waits; the publish
-//! queue then fills and PUBLISH counts the drops. `reconcile` does not wait: it keeps
+//! While disconnected `outbound` holds its next message until the client is connected
+//! again (the client's own buffer is small and counts messages, not bytes), so the
+//! publish queue fills and PUBLISH counts the drops; what the queue held goes out once
+//! connected. `reconcile` does not wait: it keeps
 //! the changes it could not apply and retries once connected.
 
 use super::gather::{Query, HELLO_EVERY};
@@ -36,6 +38,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
+
+/// Commands async-nats buffers between its callers and its connection task.
+const CLIENT_CAPACITY: usize = 128;
 
 /// How often `reconcile` looks again at changes it could not apply (NATS down).
 const RETRY_EVERY: Duration = Duration::from_millis(250);
@@ -135,6 +140,9 @@ async fn options(
         .connection_timeout(Duration::from_secs(2))
         .ping_interval(Duration::from_secs(5))
         .subscription_capacity(c.inbound_capacity as usize)
+        // Commands (publishes) the client holds before writing them: small, so what
+        // waits for NATS waits in the byte-bounded queue instead.
+        .client_capacity(CLIENT_CAPACITY)
         .event_callback(move |ev| {
             let shared = shared.clone();
             async move {
@@ -218,6 +226,15 @@ async fn outbound(
         if m.payload.len() > client.max_payload() {
             bp.stats.dropped_oversize.fetch_add(1, Relaxed);
             continue;
+        }
+        // While NATS is unreachable the message waits here and the queue behind it
+        // fills (PUBLISH then counts drops): the NATS client's own buffer counts
+        // messages, not bytes, so nothing is handed to it until it is connected.
+        while client.connection_state() != State::Connected {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
         }
         let sent = tokio::select! {
             _ = token.cancelled() => break,

@@ -63,8 +63,10 @@ pub struct Stats {
     pub dropped_oversize: AtomicU64,
     pub dropped_subject_too_long: AtomicU64,
     pub dropped_nats_error: AtomicU64,
-    /// NATS subscriptions that overflowed `backplane-inbound-capacity` (async-nats
-    /// reports one event per message it dropped).
+    /// Messages a NATS subscription dropped for being over `backplane-inbound-capacity`.
+    /// async-nats reports each through a 128-event channel that it fills without
+    /// waiting, so a burst of more drops than the event task drains in time is
+    /// undercounted: a lower bound (compare `backplane_nats_in_msgs` with received).
     pub dropped_inbound: AtomicU64,
     /// PUBLISH refused by `backplane-oversize refuse`.
     pub refused_oversize: AtomicU64,
@@ -282,6 +284,11 @@ impl Backplane {
         w("backplane_queue_limit", &self.config.queue_bytes);
         w("backplane_sent", &s.sent.load(Relaxed));
         w("backplane_received", &s.received.load(Relaxed));
+        let in_msgs = self
+            .client
+            .get()
+            .map_or(0, |c| c.statistics().in_messages.load(Relaxed));
+        w("backplane_nats_in_msgs", &in_msgs);
         w("backplane_delivered", &s.delivered.load(Relaxed));
         for (reason, n) in self.dropped_total() {
             w(&format!("backplane_dropped_{reason}"), &n);
