@@ -598,7 +598,18 @@ async fn pubsub_introspection_is_cluster_wide() {
         &["--backplane-request-timeout", "300"],
     )
     .await;
-    let b = node(&nats.servers[1].url(), cl, &[]).await;
+    // B replies to PUBLISH with the cluster's receivers (last seen), keeping 2 channels.
+    let b = node(
+        &nats.servers[1].url(),
+        cl,
+        &[
+            "--backplane-publish-count",
+            "cluster",
+            "--backplane-count-cache",
+            "2",
+        ],
+    )
+    .await;
     let c = node(&nats.servers[2].url(), cl, &[]).await;
     wait_joined(&[&a, &b, &c]).await;
 
@@ -658,6 +669,56 @@ async fn pubsub_introspection_is_cluster_wide() {
     let mut q = b.connect().await;
     sub(&mut q, "PSUBSCRIBE", &[b"q*"]).await;
     assert_eq!(ask(&a, &["PUBSUB", "NUMPAT"]).await, b":2\r\n");
+
+    // backplane-publish-count cluster on B: B's 2 receivers of ch1 at once, plus A's and
+    // C's (1 each) once B has asked; never waiting. A still counts its own only.
+    let mut pb = b.connect().await;
+    let deadline = Instant::now() + WAIT;
+    let mut first = None;
+    loop {
+        let n = publish(&mut pb, "PUBLISH", b"ch1", b"count").await;
+        first.get_or_insert(n);
+        if n == 4 {
+            break;
+        }
+        assert!(n == 2 || n == 3, "B's count {n}");
+        assert!(
+            Instant::now() < deadline,
+            "B never added the other nodes' receivers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        first,
+        Some(2),
+        "the first PUBLISH counts B's own receivers only"
+    );
+    let mut pa = a.connect().await;
+    assert_eq!(publish(&mut pa, "PUBLISH", b"ch1", b"count").await, 1);
+    // Crossing backplane-count-cache 2: more channels than it keeps; B's counts stay
+    // right (ch2: 1 on B, none elsewhere; zz: none) and INFO shows at most 2 kept.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let ch2 = publish(&mut pb, "PUBLISH", b"ch2", b"x").await;
+        let px = publish(&mut pb, "PUBLISH", b"p-x", b"x").await;
+        let zz = publish(&mut pb, "PUBLISH", b"zz", b"x").await;
+        assert_eq!((ch2, zz), (1, 0));
+        // p-x: A's and C's p* match it, as their PUBLISH would count (B's q* does not).
+        assert!(px == 0 || px == 2, "p-x {px}");
+        if px == 2 && stat(&b, "backplane_count_cache_entries").await <= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    assert!(stat(&b, "backplane_count_cache_entries").await <= 2);
+    let deadline = Instant::now() + WAIT;
+    while publish(&mut pb, "PUBLISH", b"ch1", b"count").await != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "ch1's count never came back after eviction"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Crossing backplane-request-timeout: C stopped answers nothing; A waits 300 ms
     // and answers with its own and B's counts.

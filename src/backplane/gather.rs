@@ -45,6 +45,9 @@ pub enum Query {
     NumSub(Namespace, Vec<Bytes>),
     /// NUMPAT: the distinct pattern names, so patterns held on several nodes count once.
     Patterns,
+    /// What PUBLISH/SPUBLISH of each name would count on a node (exact subscribers and
+    /// matching patterns' subscribers): `backplane-publish-count cluster`.
+    Receivers(Namespace, Vec<Bytes>),
 }
 
 /// One node's answer.
@@ -81,6 +84,8 @@ fn kind(q: &Query) -> u8 {
         Query::NumSub(Namespace::Channel, _) => b'N',
         Query::NumSub(Namespace::Shard, _) => b'H',
         Query::Patterns => b'P',
+        Query::Receivers(Namespace::Channel, _) => b'R',
+        Query::Receivers(Namespace::Shard, _) => b'T',
     }
 }
 
@@ -91,7 +96,9 @@ impl Query {
         match self {
             Query::Channels(_, Some(p)) => put_item(&mut b, p),
             Query::Channels(_, None) | Query::Patterns => {}
-            Query::NumSub(_, names) => names.iter().for_each(|n| put_item(&mut b, n)),
+            Query::NumSub(_, names) | Query::Receivers(_, names) => {
+                names.iter().for_each(|n| put_item(&mut b, n))
+            }
         }
         b.freeze()
     }
@@ -114,6 +121,8 @@ impl Query {
             b'N' => Query::NumSub(Namespace::Channel, args),
             b'H' => Query::NumSub(Namespace::Shard, args),
             b'P' if args.is_empty() => Query::Patterns,
+            b'R' => Query::Receivers(Namespace::Channel, args),
+            b'T' => Query::Receivers(Namespace::Shard, args),
             _ => return None,
         })
     }
@@ -129,6 +138,12 @@ impl Query {
                     .collect(),
             ),
             Query::Patterns => Answer::Names(registry.pattern_names()),
+            Query::Receivers(ns, names) => Answer::Counts(
+                names
+                    .iter()
+                    .map(|n| registry.receiver_count(*ns, n) as u64)
+                    .collect(),
+            ),
         }
     }
 }
@@ -236,7 +251,33 @@ impl Gather {
         }
     }
 
+    /// Asks the live peers from a connection's (synchronous) command: see the module
+    /// comment for why `block_in_place`.
     pub(super) fn ask(
+        &self,
+        client: &async_nats::Client,
+        subjects: &Subjects,
+        query: &Query,
+        timeout_ms: u64,
+        stats: &Stats,
+    ) -> Vec<Answer> {
+        if self.live_peers() == 0 {
+            return Vec::new();
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return Vec::new();
+        };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return Vec::new();
+        }
+        tokio::task::block_in_place(|| {
+            handle.block_on(self.ask_async(client, subjects, query, timeout_ms, stats))
+        })
+    }
+
+    /// Asks the live peers and collects their answers until all answered or
+    /// `timeout_ms` passed.
+    pub(super) async fn ask_async(
         &self,
         client: &async_nats::Client,
         subjects: &Subjects,
@@ -246,12 +287,6 @@ impl Gather {
     ) -> Vec<Answer> {
         let expected = self.live_peers();
         if expected == 0 {
-            return Vec::new();
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return Vec::new();
-        };
-        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
             return Vec::new();
         }
         stats.requests.fetch_add(1, Relaxed);
@@ -264,38 +299,32 @@ impl Gather {
             .insert(id, tx);
         let reply = format!("{}.{id}", subjects.inbox(&self.node));
         let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
-        let answers = tokio::task::block_in_place(|| {
-            handle.block_on(async {
-                let sent = tokio::time::timeout_at(
-                    deadline,
-                    client.publish_with_reply(subjects.requests(), reply, query.encode()),
-                )
-                .await;
-                let mut got: HashMap<Bytes, Answer> = HashMap::new();
-                if !matches!(sent, Ok(Ok(()))) {
-                    return got;
-                }
-                while got.len() < expected {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(payload)) => {
-                            if let Some((node, a)) = Answer::decode(payload) {
-                                got.insert(node, a);
-                            }
+        let sent = tokio::time::timeout_at(
+            deadline,
+            client.publish_with_reply(subjects.requests(), reply, query.encode()),
+        )
+        .await;
+        let mut got: HashMap<Bytes, Answer> = HashMap::new();
+        if matches!(sent, Ok(Ok(()))) {
+            while got.len() < expected {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(payload)) => {
+                        if let Some((node, a)) = Answer::decode(payload) {
+                            got.insert(node, a);
                         }
-                        _ => break,
                     }
+                    _ => break,
                 }
-                got
-            })
-        });
+            }
+        }
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
-        if answers.len() < expected {
+        if got.len() < expected {
             stats.requests_partial.fetch_add(1, Relaxed);
         }
-        answers.into_values().collect()
+        got.into_values().collect()
     }
 }
 
@@ -315,6 +344,8 @@ mod tests {
             Query::NumSub(Namespace::Channel, vec![b(b""), b(b"x.y"), b(b"x.y")]),
             Query::NumSub(Namespace::Shard, vec![]),
             Query::Patterns,
+            Query::Receivers(Namespace::Channel, vec![b(b"a"), b(b"")]),
+            Query::Receivers(Namespace::Shard, vec![b(b"s")]),
         ] {
             assert_eq!(Query::decode(q.encode()), Some(q));
         }

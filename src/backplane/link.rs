@@ -201,7 +201,10 @@ pub(super) fn start(shared: &Arc<Shared>, token: &CancellationToken, tracker: &T
         let _ = bp.client.set(client.clone());
         t.spawn(outbound(shared.clone(), client.clone(), rx, token.clone()));
         t.spawn(reconcile(shared.clone(), client.clone(), token.clone()));
-        t.spawn(control(shared.clone(), client, token));
+        t.spawn(control(shared.clone(), client.clone(), token.clone()));
+        if bp.config.publish_count_cluster {
+            t.spawn(refresh_counts(shared.clone(), client, token));
+        }
     });
 }
 
@@ -379,6 +382,49 @@ async fn reconcile(shared: Arc<Shared>, client: Client, token: CancellationToken
     }
     if let Some(h) = firehose {
         h.abort();
+    }
+}
+
+/// Asks the other nodes for the receiver counts PUBLISH wanted (`counts`), in batches
+/// of up to 256 channels per request.
+async fn refresh_counts(shared: Arc<Shared>, client: Client, token: CancellationToken) {
+    let bp = &shared.backplane;
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = bp.counts.wake.notified() => {}
+        }
+        if client.connection_state() != State::Connected {
+            // Asked again by the next PUBLISH once connected; stale counts stay.
+            continue;
+        }
+        for ns in [Namespace::Channel, Namespace::Shard] {
+            let wanted = bp.counts.take_wanted(ns);
+            for batch in wanted.chunks(256) {
+                let query = Query::Receivers(ns, batch.to_vec());
+                let answers = tokio::select! {
+                    _ = token.cancelled() => return,
+                    a = bp.gather.ask_async(
+                        &client,
+                        &bp.subjects,
+                        &query,
+                        bp.config.request_timeout_ms,
+                        &bp.stats,
+                    ) => a,
+                };
+                let mut sums = vec![0u64; batch.len()];
+                for a in answers {
+                    if let super::Answer::Counts(v) = a {
+                        if v.len() == sums.len() {
+                            sums.iter_mut().zip(v).for_each(|(s, n)| *s += n);
+                        }
+                    }
+                }
+                for (name, n) in batch.iter().zip(sums) {
+                    bp.counts.store(ns, name.clone(), n);
+                }
+            }
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 //! the NATS cluster) and re-subscribes what it held; the queue meanwhile fills and
 //! drops are counted.
 
+mod counts;
 mod gather;
 mod interest;
 mod link;
@@ -112,6 +113,8 @@ pub struct Backplane {
     gather: gather::Gather,
     /// Wakes `link::control` to say hello at once (after a (re)connect).
     hello_now: tokio::sync::Notify,
+    /// Other nodes' receiver counts for `backplane-publish-count cluster`.
+    counts: counts::RemoteCounts,
 }
 
 impl Backplane {
@@ -140,6 +143,7 @@ impl Backplane {
             connected: AtomicBool::new(false),
             client: OnceLock::new(),
             hello_now: tokio::sync::Notify::new(),
+            counts: counts::RemoteCounts::new(config.count_cache as usize),
         }
     }
 
@@ -210,6 +214,15 @@ impl Backplane {
             self.queued.fetch_sub(cost, Relaxed);
             self.stats.dropped_nats_error.fetch_add(1, Relaxed);
         }
+    }
+
+    /// What PUBLISH adds to its reply: the other nodes' receivers of `channel` as last
+    /// seen with `backplane-publish-count cluster`, else 0. Never waits.
+    pub fn remote_receivers(&self, ns: Namespace, channel: &[u8]) -> u64 {
+        if !self.active() || !self.config.publish_count_cluster {
+            return 0;
+        }
+        self.counts.lookup(ns, channel)
     }
 
     /// Answers of the other nodes to `query` (empty when inactive or disconnected).
@@ -302,6 +315,7 @@ impl Backplane {
             "backplane_requests_partial",
             &s.requests_partial.load(Relaxed),
         );
+        w("backplane_count_cache_entries", &self.counts.len());
     }
 
     /// The `respub_backplane_*` series of /metrics (only when active).

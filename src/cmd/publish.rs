@@ -28,12 +28,16 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     ctx.shared
         .backplane
         .forward(Namespace::Channel, &args[1], &args[2]);
+    let remote = ctx
+        .shared
+        .backplane
+        .remote_receivers(Namespace::Channel, &args[1]);
     ctx.session.deliveries += n as u64;
     // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
     // delivered = sum of replies - drops at scrape time.
     ctx.shared.stats.published.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
-    ctx.reply().int(n as i64);
+    ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }
 
@@ -50,9 +54,13 @@ pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     ctx.shared
         .backplane
         .forward(Namespace::Shard, &args[1], &args[2]);
+    let remote = ctx
+        .shared
+        .backplane
+        .remote_receivers(Namespace::Shard, &args[1]);
     ctx.session.deliveries += n as u64;
     ctx.shared.stats.spublished.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
-    ctx.reply().int(n as i64);
+    ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }

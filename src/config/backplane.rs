@@ -44,6 +44,10 @@ pub struct BackplaneConfig {
     pub inbound_capacity: u64,
     /// Longest NATS subject, bytes; channels whose subject is longer stay local.
     pub max_subject_len: u64,
+    /// PUBLISH replies with this node's receivers plus the other nodes' as last seen.
+    pub publish_count_cluster: bool,
+    /// Channels whose remote counts are kept for `publish_count_cluster`.
+    pub count_cache: u64,
 }
 
 /// A cluster name is one NATS subject token that needs no escaping.

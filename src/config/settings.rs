@@ -657,6 +657,44 @@ pub static SETTINGS: &[Setting] = &[
         get: |c| c.backplane.max_subject_len.to_string(),
     },
     Setting {
+        name: "backplane-publish-count",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "local",
+        mutable: false,
+        secret: false,
+        help: "What PUBLISH replies: local (this node's receivers, as Redis Cluster does) or \
+               cluster (plus the other nodes' receivers as last seen, at most about a \
+               second old; PUBLISH never waits for them).",
+        set: |c, v| {
+            c.backplane.publish_count_cluster = one_of(v, &["local", "cluster"])? == "cluster";
+            Ok(())
+        },
+        get: |c| {
+            (if c.backplane.publish_count_cluster {
+                "cluster"
+            } else {
+                "local"
+            })
+            .to_string()
+        },
+    },
+    Setting {
+        name: "backplane-count-cache",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "10000",
+        mutable: false,
+        secret: false,
+        help: "Channels whose other-node receiver counts are kept for backplane-publish-count \
+               cluster; a full cache drops its oldest. At least 1.",
+        set: |c, v| {
+            c.backplane.count_cache = at_least(u64_of(v)?, 1, "1")?;
+            Ok(())
+        },
+        get: |c| c.backplane.count_cache.to_string(),
+    },
+    Setting {
         name: "protected-mode",
         aliases: &[],
         unit: Unit::Bool,

@@ -291,6 +291,18 @@ impl Registry {
         self.pattern_count.load(Relaxed)
     }
 
+    /// What PUBLISH (or SPUBLISH) of `channel` would return here, without delivering:
+    /// exact subscribers plus, for channels, each matching pattern's subscribers. Other
+    /// nodes ask it for `backplane-publish-count cluster` (issue 10).
+    pub fn receiver_count(&self, ns: Namespace, channel: &[u8]) -> usize {
+        let mut n = self.table(ns).subscriber_count(channel);
+        if ns == Namespace::Channel && self.pattern_count.load(Relaxed) > 0 {
+            self.patterns_read()
+                .for_each_match(channel, |_, entry| n += entry.subs.len());
+        }
+        n
+    }
+
     /// The distinct patterns with a subscriber (cluster-wide PUBSUB NUMPAT, issue 10).
     pub fn pattern_names(&self) -> Vec<Bytes> {
         self.patterns_read()
@@ -415,6 +427,8 @@ mod tests {
         let o = Arc::new(Outbox::new(7));
         reg.subscribe(Namespace::Channel, &[b("news.x")], &o);
         reg.psubscribe(&[b("news.*"), b("*.x")], &o);
+        assert_eq!(reg.receiver_count(Namespace::Channel, b"news.x"), 3);
+        assert_eq!(reg.receiver_count(Namespace::Shard, b"news.x"), 0);
         assert_eq!(reg.publish_exact(b"news.x", &b("m"), &l), 1);
         assert_eq!(
             drain(&o),
