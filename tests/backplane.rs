@@ -1156,3 +1156,134 @@ async fn redis_py_subscribed_on_one_node_publishing_on_another() {
     assert!(text.contains("redis-py backplane: ok"), "{text}");
     drop(b);
 }
+
+/// TLS and user/password to NATS; a wrong password keeps a node off the backplane while
+/// its own pub/sub works; settings that cannot work stop the start with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_credentials_to_nats() {
+    let _serial = SERIAL.lock().await;
+    let dir = std::env::temp_dir().join(format!("respub-backplane-tls-{}", std::process::id()));
+    let made = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/tls-certs.sh"
+        ))
+        .arg(&dir)
+        .status()
+        .expect("run tests/clients/tls-certs.sh");
+    assert!(made.success(), "tls-certs.sh failed (needs openssl)");
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let nats = NatsCluster::start(
+        1,
+        &format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n}}\n\
+             authorization {{\n  user: bp\n  password: \"s3cret\"\n}}",
+            p("server.crt"),
+            p("server.key")
+        ),
+    )
+    .await;
+    let url = format!("tls://127.0.0.1:{}", nats.servers[0].port);
+    let ca = p("ca.crt");
+    let good: [&str; 6] = [
+        "--backplane-nats-tls-ca-file",
+        &ca,
+        "--backplane-nats-user",
+        "bp",
+        "--backplane-nats-password",
+        "s3cret",
+    ];
+    let cl = "t7";
+    let a = node(&url, cl, &good).await;
+    let b = node(&url, cl, &good).await;
+    wait_joined(&[&a, &b]).await;
+    let mut b_sub = b.connect().await;
+    sub(&mut b_sub, "SUBSCRIBE", &[b"secure"]).await;
+    wait_interest(&nats.servers[0], &subject(cl, 'c', b"secure"), None, 1).await;
+    let mut pa = a.connect().await;
+    assert_eq!(publish(&mut pa, "PUBLISH", b"secure", b"over tls").await, 0);
+    assert_eq!(
+        payload_of(&frames(&mut b_sub, 1, "B over TLS").await[0]),
+        b"over tls"
+    );
+
+    // Wrong password: the node serves its own clients and stays off the backplane (a
+    // bounded look at a state that must not change).
+    let mut bad_args = good;
+    bad_args[5] = "wrong";
+    let bad = node(&url, cl, &bad_args).await;
+    let mut bad_sub = bad.connect().await;
+    sub(&mut bad_sub, "SUBSCRIBE", &[b"secure"]).await;
+    let mut pbad = bad.connect().await;
+    assert_eq!(publish(&mut pbad, "PUBLISH", b"secure", b"local").await, 1);
+    assert_eq!(
+        payload_of(&frames(&mut bad_sub, 1, "bad local").await[0]),
+        b"local"
+    );
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        assert_eq!(
+            num(&info(&bad).await, "backplane_connected"),
+            0,
+            "wrong password connected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // And A's messages never reach it: B, on the backplane, gets the next one.
+    assert_eq!(publish(&mut pa, "PUBLISH", b"secure", b"after").await, 0);
+    assert_eq!(
+        payload_of(&frames(&mut b_sub, 1, "B after").await[0]),
+        b"after"
+    );
+    assert!(bad_sub
+        .try_read_frame_within(Duration::from_millis(300))
+        .await
+        .is_err());
+
+    // Settings that cannot work stop the start, with the reason.
+    for (args, reason) in [
+        (
+            vec!["--backplane-nats-url", "bogus://x:1"],
+            "backplane-nats-url",
+        ),
+        (vec!["--backplane-nats-user", "u"], "go together"),
+        (
+            vec![
+                "--backplane-nats-token",
+                "t",
+                "--backplane-nats-user",
+                "u",
+                "--backplane-nats-password",
+                "p",
+            ],
+            "one NATS authentication",
+        ),
+        (
+            vec!["--backplane-nats-creds-file", "/nonexistent/x.creds"],
+            "backplane-nats-creds-file",
+        ),
+        (
+            vec!["--backplane-cluster-name", "a.b"],
+            "backplane-cluster-name",
+        ),
+    ] {
+        let out = Command::new(Kind::Respub.program())
+            .args([
+                "--port",
+                "0",
+                "--unixsocket",
+                &p("never.sock"),
+                "--backplane",
+                "nats",
+            ])
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run respub");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(text.contains(reason), "{args:?}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
