@@ -1267,19 +1267,26 @@ async fn tls_and_credentials_to_nats() {
             "backplane-cluster-name",
         ),
     ] {
-        let out = Command::new(Kind::Respub.program())
-            .args([
-                "--port",
-                "0",
-                "--unixsocket",
-                &p("never.sock"),
-                "--backplane",
-                "nats",
-            ])
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run respub");
+        // Bounded: a start that wrongly succeeded would otherwise serve forever.
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::process::Command::new(Kind::Respub.program())
+                .args([
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    &p("never.sock"),
+                    "--backplane",
+                    "nats",
+                ])
+                .args(&args)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{args:?}: respub started instead of refusing"))
+        .expect("run respub");
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
             + &String::from_utf8_lossy(&out.stdout);
         assert!(!out.status.success(), "{args:?} started");
