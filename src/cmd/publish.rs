@@ -34,7 +34,8 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .remote_receivers(Namespace::Channel, &args[1]);
     ctx.session.deliveries += n as u64;
     // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
-    // delivered = sum of replies - drops at scrape time.
+    // delivered = sum of local counts - drops at scrape time (a reply may also hold
+    // other nodes' receivers with `backplane-publish-count cluster`; they are not ours).
     ctx.shared.stats.published.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
     ctx.reply().int((n as u64 + remote) as i64);
