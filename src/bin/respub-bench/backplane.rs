@@ -42,6 +42,8 @@ const CHANNEL: &[u8] = b"bench.backplane";
 pub(crate) struct BackplaneBench {
     pub(crate) respub: PathBuf,
     pub(crate) nats: PathBuf,
+    /// redis-server for the Redis Cluster comparison; `None` skips it.
+    pub(crate) redis: Option<PathBuf>,
     /// Subscribers per node (single: three times this on its one node).
     pub(crate) subs: usize,
     /// Publishes per second of the latency runs.
@@ -196,6 +198,7 @@ async fn measure(
     rate: Option<f64>,
     probes: &[(String, Probe)],
     cfg: &BackplaneBench,
+    cluster_wide_numsub: bool,
 ) -> io::Result<Run> {
     let total = per_node * nodes.len();
     let shared = Shared::new(total as u64, WINDOW);
@@ -216,14 +219,20 @@ async fn measure(
         }
     }
     if nodes.len() > 1 {
-        // Every node counted (scatter-gather NUMSUB), then a moment for the NATS
-        // interest to reach the publisher's server; what is still lost is reported.
+        // Every node counted (respub: scatter-gather NUMSUB; Redis Cluster counts its own
+        // node only, so each node is asked), then a moment for the NATS interest to
+        // reach the publisher's server; what is still lost is reported.
         let want = total.to_string();
+        let own = per_node.to_string();
         let numsub = [&b"PUBSUB"[..], b"NUMSUB", CHANNEL];
-        wait_for(nodes[0], &numsub, Duration::from_secs(15), |r| {
-            r.ends_with(&format!(" {want}"))
-        })
-        .await?;
+        // respub answers NUMSUB for the whole cluster, Redis Cluster for its node.
+        let expect = if cluster_wide_numsub { want } else { own };
+        for n in nodes {
+            wait_for(*n, &numsub, Duration::from_secs(15), |r| {
+                r.ends_with(&format!(" {expect}"))
+            })
+            .await?;
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let spec = PublisherSpec {
@@ -345,9 +354,9 @@ async fn run_in(cfg: &BackplaneBench, dir: &Path) -> io::Result<()> {
             ),
         ];
         let nodes = [single.addr];
-        let r = measure(&nodes, 3 * cfg.subs, None, &probes, cfg).await?;
+        let r = measure(&nodes, 3 * cfg.subs, None, &probes, cfg, true).await?;
         print("single node, unthrottled", &r);
-        let r = measure(&nodes, 3 * cfg.subs, Some(cfg.rate), &probes, cfg).await?;
+        let r = measure(&nodes, 3 * cfg.subs, Some(cfg.rate), &probes, cfg, true).await?;
         print(&format!("single node, {} publishes/s", cfg.rate), &r);
     }
     let nats = nats_cluster(&cfg.nats, dir).await?;
@@ -392,11 +401,92 @@ async fn run_in(cfg: &BackplaneBench, dir: &Path) -> io::Result<()> {
         },
     ));
     let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
-    let r = measure(&addrs, cfg.subs, None, &probes, cfg).await?;
+    let r = measure(&addrs, cfg.subs, None, &probes, cfg, true).await?;
     print("3 nodes over NATS, unthrottled", &r);
-    let r = measure(&addrs, cfg.subs, Some(cfg.rate), &probes, cfg).await?;
+    let r = measure(&addrs, cfg.subs, Some(cfg.rate), &probes, cfg, true).await?;
     print(&format!("3 nodes over NATS, {} publishes/s", cfg.rate), &r);
+    report_drops(&nodes).await?;
+    drop(nodes);
+    drop(nats);
+    if let Some(redis) = &cfg.redis {
+        redis_cluster(cfg, redis, dir).await?;
+    }
+    Ok(())
+}
+
+/// The same two runs on a 3-master Redis Cluster (no replicas): PUBLISH on node A is
+/// broadcast over the cluster bus to every node, which delivers to its subscribers.
+async fn redis_cluster(cfg: &BackplaneBench, redis: &Path, dir: &Path) -> io::Result<()> {
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        // The bus port is set explicitly: the default (port + 10000) may not exist.
+        let bus = free_port()?;
+        let extra: Vec<String> = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus.to_string(),
+            "--cluster-config-file",
+            &format!("nodes-bench-{i}-{}.conf", std::process::id()),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        nodes.push(ServerProcess::start_with(redis, dir, &format!("redis{i}"), &extra).await?);
+    }
+    let cli = redis.with_file_name("redis-cli");
+    let mut create = Command::new(&cli);
+    create.args(["--cluster", "create"]);
     for n in &nodes {
+        create.arg(n.addr.to_string());
+    }
+    let out = create
+        .args(["--cluster-yes"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", cli.display())))?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )));
+    }
+    for n in &nodes {
+        wait_for(
+            n.addr,
+            &[b"CLUSTER", b"INFO"],
+            Duration::from_secs(20),
+            |r| r.contains("cluster_state:ok"),
+        )
+        .await?;
+    }
+    let mut probes: Vec<(String, Probe)> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("redis{i}"), Probe { pid: n.pid() }))
+        .collect();
+    probes.push((
+        "bench".to_string(),
+        Probe {
+            pid: std::process::id(),
+        },
+    ));
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    let r = measure(&addrs, cfg.subs, None, &probes, cfg, false).await?;
+    print("3-node Redis Cluster (redis-server), unthrottled", &r);
+    let r = measure(&addrs, cfg.subs, Some(cfg.rate), &probes, cfg, false).await?;
+    print(
+        &format!(
+            "3-node Redis Cluster (redis-server), {} publishes/s",
+            cfg.rate
+        ),
+        &r,
+    );
+    Ok(())
+}
+
+async fn report_drops(nodes: &[ServerProcess]) -> io::Result<()> {
+    for n in nodes {
         let i = ask(n.addr, &[b"INFO", b"backplane"]).await?;
         let dropped: Vec<&str> = i
             .lines()

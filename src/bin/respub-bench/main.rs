@@ -33,7 +33,7 @@ usage:
                    [--duration S] [--warmup S] [--quick] [--threads N]
   respub-bench compare [--rounds N] [--respub PATH] [--redis PATH] [--scenarios a,b,...]
                    [--duration S] [--warmup S] [--quick] [--tls] [--markdown FILE] [--threads N]
-  respub-bench backplane [--respub PATH] [--nats PATH] [--subs N] [--rate R]
+  respub-bench backplane [--respub PATH] [--nats PATH] [--redis PATH|none] [--subs N] [--rate R]
                    [--duration S] [--warmup S] [--quick] [--threads N]
   respub-bench list
 
@@ -48,7 +48,8 @@ backplane  one respub against three respub nodes over a 3-server NATS cluster (i
          10): subscribers on every node, the publisher on one; deliveries/s local and
          cross-node, latency p50/p99, CPU of every process. --subs per node (default 50),
          --rate publishes/s of the latency runs (default 5000), --nats default
-         /usr/sbin/nats-server
+         /usr/sbin/nats-server; then the same on a 3-master Redis Cluster of --redis
+         (default /usr/bin/redis-server; `none` skips it)
 defaults: --duration 3 --warmup 1 (quick: 1 and 0.3); --respub = `respub` next to this
          executable; --redis /usr/bin/redis-server; --threads 2 (bench runtime workers)";
 
@@ -247,7 +248,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
         }
         "backplane" => {
             flags.check_known(&[
-                "respub", "nats", "subs", "rate", "duration", "warmup", "quick", "threads",
+                "respub", "nats", "redis", "subs", "rate", "duration", "warmup", "quick", "threads",
             ])?;
             let respub = match flags.get("respub") {
                 Some(p) => PathBuf::from(p),
@@ -258,6 +259,10 @@ fn real_main(args: &[String]) -> Result<(), String> {
             let cfg = backplane::BackplaneBench {
                 respub,
                 nats: PathBuf::from(flags.get("nats").unwrap_or("/usr/sbin/nats-server")),
+                redis: match flags.get("redis").unwrap_or("/usr/bin/redis-server") {
+                    "none" => None,
+                    p => Some(PathBuf::from(p)),
+                },
                 subs: flags.parsed::<usize>("subs")?.unwrap_or(50).clamp(1, 2000),
                 rate: flags
                     .parsed::<f64>("rate")?
@@ -267,7 +272,7 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 warmup,
             };
             // Four runs, each bounded by its own timeouts; this bounds the whole.
-            let overall = (duration + warmup) * 4 + Duration::from_secs(180);
+            let overall = (duration + warmup) * 6 + Duration::from_secs(240);
             block_on(threads, async move {
                 tokio::time::timeout(overall, backplane::run(cfg))
                     .await
