@@ -1294,3 +1294,66 @@ async fn tls_and_credentials_to_nats() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// nkey authentication to NATS (a seed file), and a token; each carries messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nkey_and_token_authentication() {
+    let _serial = SERIAL.lock().await;
+    let user = nkeys::KeyPair::new_user();
+    let dir = std::env::temp_dir().join(format!("respub-backplane-nkey-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed_file = dir.join("user.nk");
+    std::fs::write(&seed_file, format!("{}\n", user.seed().unwrap())).unwrap();
+    let seed_file = seed_file.to_string_lossy().into_owned();
+    for (conf, args) in [
+        (
+            format!(
+                "authorization {{\n  users = [ {{ nkey: \"{}\" }} ]\n}}",
+                user.public_key()
+            ),
+            vec!["--backplane-nats-nkey-file", seed_file.as_str()],
+        ),
+        (
+            "authorization {\n  token: \"t0ken\"\n}".to_string(),
+            vec!["--backplane-nats-token", "t0ken"],
+        ),
+    ] {
+        let nats = NatsCluster::start(1, &conf).await;
+        let url = nats.urls();
+        let cl = "t8";
+        let a = node(&url, cl, &args).await;
+        let b = node(&url, cl, &args).await;
+        wait_joined(&[&a, &b]).await;
+        let mut b_sub = b.connect().await;
+        sub(&mut b_sub, "SUBSCRIBE", &[b"auth"]).await;
+        wait_interest(&nats.servers[0], &subject(cl, 'c', b"auth"), None, 1).await;
+        let mut pa = a.connect().await;
+        assert_eq!(publish(&mut pa, "PUBLISH", b"auth", b"ok").await, 0);
+        assert_eq!(
+            payload_of(&frames(&mut b_sub, 1, "B").await[0]),
+            b"ok",
+            "{args:?}"
+        );
+    }
+    // A file that is not an nkey seed stops the start.
+    std::fs::write(dir.join("bad.nk"), "not a seed\n").unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(Kind::Respub.program())
+            .args(["--port", "0", "--unixsocket"])
+            .arg(dir.join("never.sock"))
+            .args(["--backplane", "nats", "--backplane-nats-nkey-file"])
+            .arg(dir.join("bad.nk"))
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("respub started with a bad nkey file")
+    .expect("run respub");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(text.contains("not an nkey seed"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
