@@ -266,6 +266,7 @@ async fn deliver_exact(shared: Arc<Shared>, ns: Namespace, channel: Bytes, mut s
                 .registry
                 .spublish(&channel, &m.payload, &shared.limits),
         };
+        shared.backplane.stats.consumed.fetch_add(1, Relaxed);
         shared.backplane.stats.received.fetch_add(1, Relaxed);
         shared
             .backplane
@@ -279,11 +280,13 @@ async fn deliver_exact(shared: Arc<Shared>, ns: Namespace, channel: Bytes, mut s
 async fn deliver_patterns(shared: Arc<Shared>, mut sub: Subscriber) {
     while let Some(m) = sub.next().await {
         let Some(channel) = shared.backplane.subjects.channel_of(&m.subject) else {
+            shared.backplane.stats.consumed.fetch_add(1, Relaxed);
             continue;
         };
         let n = shared
             .registry
             .publish_patterns(&channel, &m.payload, &shared.limits);
+        shared.backplane.stats.consumed.fetch_add(1, Relaxed);
         shared.backplane.stats.received.fetch_add(1, Relaxed);
         shared
             .backplane
@@ -467,6 +470,7 @@ async fn control(shared: Arc<Shared>, client: Client, token: CancellationToken) 
             _ = tick.tick() => hello(&client).await,
             _ = bp.hello_now.notified() => hello(&client).await,
             Some(m) = hellos.next() => {
+                bp.stats.consumed.fetch_add(1, Relaxed);
                 if let Some(gone) = m.payload.strip_prefix(b"-") {
                     bp.gather.forget(gone);
                 } else if bp.gather.saw(m.payload) {
@@ -474,6 +478,7 @@ async fn control(shared: Arc<Shared>, client: Client, token: CancellationToken) 
                 }
             }
             Some(m) = requests.next() => {
+                bp.stats.consumed.fetch_add(1, Relaxed);
                 let (Some(reply), Some(q)) = (m.reply, Query::decode(m.payload)) else {
                     continue;
                 };
@@ -483,6 +488,7 @@ async fn control(shared: Arc<Shared>, client: Client, token: CancellationToken) 
                 let _ = client.publish(reply, answer).await;
             }
             Some(m) = inbox.next() => {
+                bp.stats.consumed.fetch_add(1, Relaxed);
                 if let Some(id) = m.subject.rsplit('.').next() {
                     bp.gather.route(id, m.payload);
                 }

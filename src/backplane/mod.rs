@@ -58,6 +58,11 @@ pub struct Stats {
     pub sent: AtomicU64,
     /// Messages that came from other nodes.
     pub received: AtomicU64,
+    /// Every message the NATS client handed to one of this node's tasks (channel,
+    /// firehose and control subscriptions): the NATS client's `in_messages` minus this is
+    /// what it read but nobody took (inbound drops, plus messages of a subscription
+    /// being removed, plus any still buffered).
+    pub consumed: AtomicU64,
     /// Deliveries to this node's subscribers made from them.
     pub delivered: AtomicU64,
     pub dropped_queue_full: AtomicU64,
@@ -302,6 +307,10 @@ impl Backplane {
             .get()
             .map_or(0, |c| c.statistics().in_messages.load(Relaxed));
         w("backplane_nats_in_msgs", &in_msgs);
+        w(
+            "backplane_inbound_unconsumed",
+            &in_msgs.saturating_sub(s.consumed.load(Relaxed)),
+        );
         w("backplane_delivered", &s.delivered.load(Relaxed));
         for (reason, n) in self.dropped_total() {
             w(&format!("backplane_dropped_{reason}"), &n);
@@ -377,6 +386,18 @@ impl Backplane {
             "counter",
             "Deliveries to this node's subscribers of messages from other nodes.",
             s.delivered.load(Relaxed),
+        );
+        let in_msgs = self
+            .client
+            .get()
+            .map_or(0, |c| c.statistics().in_messages.load(Relaxed));
+        one(
+            "respub_backplane_inbound_unconsumed",
+            "gauge",
+            "Messages the NATS client read that no task took: inbound drops (exact, unlike \
+             the dropped_total inbound_slow reason), messages of subscriptions being \
+             removed, and any still buffered.",
+            in_msgs.saturating_sub(s.consumed.load(Relaxed)),
         );
         one(
             "respub_backplane_requests_total",
