@@ -57,6 +57,8 @@ pub enum CmdError {
     DenyBlocking(&'static str),
     /// A subscribe would take the client past `max-subscriptions-per-client`.
     TooManySubscriptions,
+    /// PUBLISH over NATS's max_payload with `backplane-oversize refuse` (the limit).
+    BackplaneOversize(usize),
     AuthNotConfigured,
     WrongPass,
     HelloNoAuth,
@@ -222,6 +224,10 @@ impl CmdError {
             CmdError::TooManySubscriptions => {
                 v.extend_from_slice(b"ERR max-subscriptions-per-client reached")
             }
+            CmdError::BackplaneOversize(max) => v.extend_from_slice(
+                format!("ERR message larger than the backplane's max_payload ({max} bytes)")
+                    .as_bytes(),
+            ),
             CmdError::AuthNotConfigured => v.extend_from_slice(
                 b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             ),

@@ -24,6 +24,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod backplane;
 pub mod bind;
 pub mod cmd;
 pub mod config;

@@ -70,6 +70,8 @@ pub struct Shared {
     pub tls: Arc<transport::TlsContext>,
     /// Browser clients (issue 12): token keys, their count, their stop signal.
     pub web: crate::web::WebState,
+    /// The NATS backplane (issue 10); inactive with `backplane none`.
+    pub backplane: crate::backplane::Backplane,
 }
 
 impl Shared {
@@ -91,6 +93,11 @@ impl Shared {
         let stats = Stats::new(crate::cmd::table::all().iter().map(|s| s.name).collect());
         stats.apply_config(&config);
         let arrival: Arc<Sequencer> = Arc::default();
+        let backplane = crate::backplane::Backplane::new(&config.backplane, &run_id);
+        let registry = Registry::new();
+        if let Some(watch) = backplane.watch() {
+            registry.set_watch(watch);
+        }
         Shared {
             pause: crate::cmd::pause::Pause::new(arrival.clone()),
             limits: Limits::new(config.output_limit_pubsub, config.output_limit_normal),
@@ -102,7 +109,7 @@ impl Shared {
             renames: Renames::new(&config.renames),
             draining: AtomicBool::new(false),
             config: RwLock::new(config),
-            registry: Registry::new(),
+            registry,
             acl,
             clients: ClientTable::default(),
             stats,
@@ -119,6 +126,7 @@ impl Shared {
             shutdown_requested: CancellationToken::new(),
             tls: Arc::default(),
             web: crate::web::WebState::default(),
+            backplane,
         }
     }
 
@@ -221,6 +229,8 @@ impl Server {
                 format!("Aborting startup because of ACL errors: {e}"),
             )
         })?;
+        crate::backplane::Backplane::check(&config.backplane)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let wanted = config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
@@ -351,6 +361,7 @@ impl Server {
             ));
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
+        crate::backplane::Backplane::start(&self.shared, &token, &tracker);
         self.shared.listening.store(true, Relaxed);
         // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
         // operator asked for it).

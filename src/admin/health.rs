@@ -19,6 +19,9 @@ pub async fn readyz(State(shared): State<Arc<Shared>>) -> (StatusCode, &'static 
         (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
     } else if !shared.listening.load(Relaxed) {
         (StatusCode::SERVICE_UNAVAILABLE, "not listening\n")
+    } else if !shared.backplane.ready() {
+        // `backplane-ready-required yes` and NATS is not connected (issue 10).
+        (StatusCode::SERVICE_UNAVAILABLE, "backplane disconnected\n")
     } else {
         (StatusCode::OK, "ready\n")
     }

@@ -392,5 +392,6 @@ pub fn render(shared: &Shared) -> String {
         "# HELP respub_build_info respub version.\n# TYPE respub_build_info gauge\nrespub_build_info{{version=\"{}\"}} 1\n",
         env!("CARGO_PKG_VERSION")
     );
+    shared.backplane.metrics(&mut o.0);
     o.0
 }

@@ -294,10 +294,15 @@ pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
+    // `# Backplane` (issue 10) comes with the default and `all` sections only when a
+    // backplane is configured, and always when asked for by name.
+    let mut backplane = wanted.iter().any(|w| w == "backplane");
     if wanted.iter().any(|w| w == "all" || w == "everything") {
         wanted = ALL.iter().map(|s| s.to_string()).collect();
+        backplane |= ctx.shared.backplane.active();
     } else if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
         wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
+        backplane |= ctx.shared.backplane.active();
     }
     let mut text = String::new();
     for name in ALL.iter().filter(|d| wanted.iter().any(|w| w == *d)) {
@@ -305,6 +310,12 @@ pub fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
             text.push_str("\r\n");
         }
         section(ctx.shared, name, &mut text);
+    }
+    if backplane {
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        ctx.shared.backplane.info(&mut text);
     }
     ctx.reply().verbatim(b"txt", text.as_bytes());
     Ok(())

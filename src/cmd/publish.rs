@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::error::CmdError;
+use crate::registry::Namespace;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -14,29 +15,53 @@ fn cork_if_subscribed(ctx: &mut Ctx<'_>) {
 }
 
 pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    ctx.shared
+        .backplane
+        .check_size(args[2].len())
+        .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .publish(&args[1], &args[2], &ctx.shared.limits);
+    // Local first: the other nodes get it through a queue PUBLISH never waits on.
+    ctx.shared
+        .backplane
+        .forward(Namespace::Channel, &args[1], &args[2]);
+    let remote = ctx
+        .shared
+        .backplane
+        .remote_receivers(Namespace::Channel, &args[1]);
     ctx.session.deliveries += n as u64;
     // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
-    // delivered = sum of replies - drops at scrape time.
+    // delivered = sum of local counts - drops at scrape time (a reply may also hold
+    // other nodes' receivers with `backplane-publish-count cluster`; they are not ours).
     ctx.shared.stats.published.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
-    ctx.reply().int(n as i64);
+    ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }
 
 pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
+    ctx.shared
+        .backplane
+        .check_size(args[2].len())
+        .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
     let n = ctx
         .shared
         .registry
         .spublish(&args[1], &args[2], &ctx.shared.limits);
+    ctx.shared
+        .backplane
+        .forward(Namespace::Shard, &args[1], &args[2]);
+    let remote = ctx
+        .shared
+        .backplane
+        .remote_receivers(Namespace::Shard, &args[1]);
     ctx.session.deliveries += n as u64;
     ctx.shared.stats.spublished.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
-    ctx.reply().int(n as i64);
+    ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! - [`rewrite`]: CONFIG REWRITE back into the file respub was started from.
 //! - [`redis_directives`]: what redis-server knows that respub does not (warned or refused).
 
+pub mod backplane;
 pub mod cli;
 pub mod redis_conf;
 pub mod redis_directives;
@@ -140,6 +141,8 @@ pub struct Config {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Per-channel subscriber series in /metrics (top N); 0 = none.
     pub metrics_top_channels: u64,
+    /// The `backplane*` settings (issue 10).
+    pub backplane: backplane::BackplaneConfig,
     /// The `tls-*` settings (issue 7).
     pub tls: TlsConfig,
 }
@@ -247,6 +250,7 @@ impl Default for Config {
             latency_tracking: false,
             latency_tracking_info_percentiles: Vec::new(),
             metrics_top_channels: 0,
+            backplane: backplane::BackplaneConfig::default(),
             tls: TlsConfig::default(),
         };
         for s in settings::SETTINGS {

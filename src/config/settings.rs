@@ -366,6 +366,334 @@ pub static SETTINGS: &[Setting] = &[
         },
         get: |c| c.tls.ciphers.clone(),
     },
+    // ---- NATS backplane (issue 10): read at start only; see README "Many nodes as
+    // one". ----
+    Setting {
+        name: "backplane",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "none",
+        mutable: false,
+        secret: false,
+        help: "none, or nats: join the other respub nodes of backplane-cluster-name over \
+               the NATS cluster at backplane-nats-url, so they act as one pub/sub server.",
+        set: |c, v| {
+            c.backplane.nats = one_of(v, &["none", "nats"])? == "nats";
+            Ok(())
+        },
+        get: |c| (if c.backplane.nats { "nats" } else { "none" }).to_string(),
+    },
+    Setting {
+        name: "backplane-nats-url",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "nats://127.0.0.1:4222",
+        mutable: false,
+        secret: false,
+        help: "NATS servers of one NATS cluster, comma-separated (nats://host:port, \
+               tls://host:port). Servers the cluster announces are used too.",
+        set: |c, v| {
+            let urls: Vec<String> = v
+                .split(',')
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty())
+                .collect();
+            if urls.is_empty() {
+                return Err("needs at least one URL".into());
+            }
+            c.backplane.urls = urls;
+            Ok(())
+        },
+        get: |c| c.backplane.urls.join(","),
+    },
+    Setting {
+        name: "backplane-cluster-name",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "respub",
+        mutable: false,
+        secret: false,
+        help: "Nodes with the same name form one pub/sub server; several names can share \
+               one NATS. Letters, digits, '-' and '_', at most 64.",
+        set: |c, v| {
+            if !super::backplane::valid_cluster_name(v) {
+                return Err("must be 1 to 64 letters, digits, '-' or '_'".into());
+            }
+            c.backplane.cluster_name = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.cluster_name.clone(),
+    },
+    Setting {
+        name: "backplane-nats-user",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "NATS user (with backplane-nats-password).",
+        set: |c, v| {
+            c.backplane.user = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.user.clone(),
+    },
+    Setting {
+        name: "backplane-nats-password",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: false,
+        secret: true,
+        help: "Password of backplane-nats-user.",
+        set: |c, v| {
+            c.backplane.password = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.password.clone(),
+    },
+    Setting {
+        name: "backplane-nats-token",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "",
+        mutable: false,
+        secret: true,
+        help: "NATS authentication token.",
+        set: |c, v| {
+            c.backplane.token = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.token.clone(),
+    },
+    Setting {
+        name: "backplane-nats-nkey-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "File holding a NATS nkey seed (SU...), read at start.",
+        set: |c, v| {
+            c.backplane.nkey_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.nkey_file.clone(),
+    },
+    Setting {
+        name: "backplane-nats-creds-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "NATS credentials file (user JWT and nkey seed), read at start.",
+        set: |c, v| {
+            c.backplane.creds_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.creds_file.clone(),
+    },
+    Setting {
+        name: "backplane-nats-tls",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "no",
+        mutable: false,
+        secret: false,
+        help: "Require TLS to NATS (also implied by a tls:// URL or a TLS file below).",
+        set: |c, v| {
+            c.backplane.tls = bool_of(v)?;
+            Ok(())
+        },
+        get: |c| yes_no(c.backplane.tls),
+    },
+    Setting {
+        name: "backplane-nats-tls-ca-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "CA certificates (PEM) the NATS servers' certificates must chain to.",
+        set: |c, v| {
+            c.backplane.tls_ca_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.tls_ca_file.clone(),
+    },
+    Setting {
+        name: "backplane-nats-tls-cert-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Client certificate (PEM) presented to NATS, with backplane-nats-tls-key-file.",
+        set: |c, v| {
+            c.backplane.tls_cert_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.tls_cert_file.clone(),
+    },
+    Setting {
+        name: "backplane-nats-tls-key-file",
+        aliases: &[],
+        unit: Unit::Path,
+        default: "",
+        mutable: false,
+        secret: false,
+        help: "Private key (PEM) of backplane-nats-tls-cert-file.",
+        set: |c, v| {
+            c.backplane.tls_key_file = v.to_string();
+            Ok(())
+        },
+        get: |c| c.backplane.tls_key_file.clone(),
+    },
+    Setting {
+        name: "backplane-queue-bytes",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "64mb",
+        mutable: false,
+        secret: false,
+        help: "Messages waiting to go to NATS, bytes (payload + channel + 64 per message). \
+               PUBLISH never waits for NATS: past this a message is still delivered on \
+               this node but dropped for the others, and counted (INFO backplane). At \
+               least 1kb.",
+        set: |c, v| {
+            c.backplane.queue_bytes = at_least(mem_of(v)?, 1024, "1kb")?;
+            Ok(())
+        },
+        get: |c| c.backplane.queue_bytes.to_string(),
+    },
+    Setting {
+        name: "backplane-request-timeout",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "100",
+        mutable: false,
+        secret: false,
+        help: "Milliseconds a PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB waits \
+               for the other nodes' answers; it answers with what came by then. 1 to 10000.",
+        set: |c, v| {
+            let n = at_least(u64_of(v)?, 1, "1")?;
+            if n > 10_000 {
+                return Err("must be at most 10000".into());
+            }
+            c.backplane.request_timeout_ms = n;
+            Ok(())
+        },
+        get: |c| c.backplane.request_timeout_ms.to_string(),
+    },
+    Setting {
+        name: "backplane-oversize",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "drop",
+        mutable: false,
+        secret: false,
+        help: "A PUBLISH larger than NATS's max_payload: drop (delivered on this node, \
+               counted as dropped for the others) or refuse (an error, delivered nowhere).",
+        set: |c, v| {
+            c.backplane.oversize = match one_of(v, &["drop", "refuse"])?.as_str() {
+                "refuse" => super::backplane::Oversize::Refuse,
+                _ => super::backplane::Oversize::Drop,
+            };
+            Ok(())
+        },
+        get: |c| {
+            match c.backplane.oversize {
+                super::backplane::Oversize::Drop => "drop",
+                super::backplane::Oversize::Refuse => "refuse",
+            }
+            .to_string()
+        },
+    },
+    Setting {
+        name: "backplane-ready-required",
+        aliases: &[],
+        unit: Unit::Bool,
+        default: "no",
+        mutable: false,
+        secret: false,
+        help: "/readyz answers 503 while the node is not connected to NATS.",
+        set: |c, v| {
+            c.backplane.ready_required = bool_of(v)?;
+            Ok(())
+        },
+        get: |c| yes_no(c.backplane.ready_required),
+    },
+    Setting {
+        name: "backplane-inbound-capacity",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "4096",
+        mutable: false,
+        secret: false,
+        help: "Messages from other nodes one NATS subscription may hold before they are \
+               handed to subscribers; past it NATS-side messages are dropped and counted. \
+               At least 16.",
+        set: |c, v| {
+            c.backplane.inbound_capacity = at_least(u64_of(v)?, 16, "16")?;
+            Ok(())
+        },
+        get: |c| c.backplane.inbound_capacity.to_string(),
+    },
+    Setting {
+        name: "backplane-max-subject-len",
+        aliases: &[],
+        unit: Unit::Bytes,
+        default: "4000",
+        mutable: false,
+        secret: false,
+        help: "Longest NATS subject, bytes (nats-server's max_control_line is 4096 by \
+               default). A channel whose encoded subject is longer is served on this node \
+               only: its messages are counted as dropped for the others. At least 64.",
+        set: |c, v| {
+            c.backplane.max_subject_len = at_least(mem_of(v)?, 64, "64")?;
+            Ok(())
+        },
+        get: |c| c.backplane.max_subject_len.to_string(),
+    },
+    Setting {
+        name: "backplane-publish-count",
+        aliases: &[],
+        unit: Unit::Text,
+        default: "local",
+        mutable: false,
+        secret: false,
+        help: "What PUBLISH replies: local (this node's receivers, as Redis Cluster does) or \
+               cluster (plus the other nodes' receivers as last seen, at most about a \
+               second old; PUBLISH never waits for them).",
+        set: |c, v| {
+            c.backplane.publish_count_cluster = one_of(v, &["local", "cluster"])? == "cluster";
+            Ok(())
+        },
+        get: |c| {
+            (if c.backplane.publish_count_cluster {
+                "cluster"
+            } else {
+                "local"
+            })
+            .to_string()
+        },
+    },
+    Setting {
+        name: "backplane-count-cache",
+        aliases: &[],
+        unit: Unit::Count,
+        default: "10000",
+        mutable: false,
+        secret: false,
+        help: "Channels whose other-node receiver counts are kept for backplane-publish-count \
+               cluster; a full cache drops its oldest. At least 1.",
+        set: |c, v| {
+            c.backplane.count_cache = at_least(u64_of(v)?, 1, "1")?;
+            Ok(())
+        },
+        get: |c| c.backplane.count_cache.to_string(),
+    },
     Setting {
         name: "protected-mode",
         aliases: &[],

@@ -71,7 +71,14 @@ impl ChannelTable {
     }
 
     /// Adds `sub` to each channel (the caller only passes channels it is not on yet).
-    pub fn subscribe(&self, channels: &[Bytes], sub: &Arc<Outbox>) {
+    /// `created` is called, under the channel's shard lock, for each channel that had
+    /// no subscriber before (the backplane's interest, issue 10).
+    pub fn subscribe(
+        &self,
+        channels: &[Bytes],
+        sub: &Arc<Outbox>,
+        mut created: impl FnMut(&Bytes),
+    ) {
         for ch in channels {
             let h = self.hash(ch);
             let mut shard = self.write(h);
@@ -86,13 +93,20 @@ impl ChannelTable {
                     };
                     shard.insert_unique(h, entry, |e| self.hash(&e.channel));
                     self.count.fetch_add(1, Relaxed);
+                    created(ch);
                 }
             }
         }
     }
 
-    /// Removes client `id` from each channel.
-    pub fn unsubscribe<'a>(&self, channels: impl IntoIterator<Item = &'a Bytes>, id: u64) {
+    /// Removes client `id` from each channel. `emptied` is called, under the channel's
+    /// shard lock, for each channel whose last subscriber this was.
+    pub fn unsubscribe<'a>(
+        &self,
+        channels: impl IntoIterator<Item = &'a Bytes>,
+        id: u64,
+        mut emptied: impl FnMut(&Bytes),
+    ) {
         for ch in channels {
             let h = self.hash(ch);
             let mut shard = self.write(h);
@@ -101,6 +115,7 @@ impl ChannelTable {
                 if found.get().subs.is_empty() {
                     found.remove();
                     self.count.fetch_sub(1, Relaxed);
+                    emptied(ch);
                     if shard.capacity() > 64 && shard.len() * 4 < shard.capacity() {
                         shard.shrink_to_fit(|e| self.hash(&e.channel));
                     }

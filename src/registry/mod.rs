@@ -44,6 +44,19 @@ pub struct Registry {
     pattern_count: AtomicUsize,
     /// Deliveries a subscriber's outbox refused (admin /metrics).
     pub drops: Drops,
+    /// Told when a channel gains its first or loses its last subscriber, and when the
+    /// pattern index becomes empty or non-empty (the NATS backplane's interest, issue 10).
+    watch: std::sync::OnceLock<Arc<dyn InterestWatch>>,
+}
+
+/// Observer of interest changes. Called under the registry lock that made the change,
+/// so the calls for one channel come in the order the changes were made; it must only
+/// note the change (no I/O, no registry calls).
+pub trait InterestWatch: Send + Sync + std::fmt::Debug {
+    /// `channel` of `ns` gained its first subscriber or lost its last one.
+    fn channel_changed(&self, ns: Namespace, channel: &Bytes);
+    /// The number of distinct patterns went from 0 to 1 or from 1 to 0.
+    fn patterns_changed(&self);
 }
 
 /// Deliveries that reached no one, by why. Counted only on the (rare) refusal, so a
@@ -75,7 +88,7 @@ impl Drops {
 }
 
 /// Which of the two channel namespaces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Namespace {
     Channel,
     Shard,
@@ -101,8 +114,18 @@ impl Registry {
         self.patterns.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Installs the interest observer (once, before any subscription).
+    pub fn set_watch(&self, watch: Arc<dyn InterestWatch>) {
+        let _ = self.watch.set(watch);
+    }
+
     pub fn subscribe(&self, ns: Namespace, channels: &[Bytes], sub: &Arc<Outbox>) {
-        self.table(ns).subscribe(channels, sub);
+        let watch = self.watch.get();
+        self.table(ns).subscribe(channels, sub, |ch| {
+            if let Some(w) = watch {
+                w.channel_changed(ns, ch);
+            }
+        });
     }
 
     pub fn unsubscribe<'a>(
@@ -111,11 +134,27 @@ impl Registry {
         channels: impl IntoIterator<Item = &'a Bytes>,
         id: u64,
     ) {
-        self.table(ns).unsubscribe(channels, id);
+        let watch = self.watch.get();
+        self.table(ns).unsubscribe(channels, id, |ch| {
+            if let Some(w) = watch {
+                w.channel_changed(ns, ch);
+            }
+        });
+    }
+
+    /// Tells the watch when the pattern index turned empty or non-empty; called with
+    /// the pattern write lock held.
+    fn patterns_now(&self, before: usize, after: usize) {
+        if (before == 0) != (after == 0) {
+            if let Some(w) = self.watch.get() {
+                w.patterns_changed();
+            }
+        }
     }
 
     pub fn psubscribe(&self, patterns: &[Bytes], sub: &Arc<Outbox>) {
         let mut index = self.patterns_write();
+        let before = index.len();
         for p in patterns {
             let entry = index.get_or_insert_with(p.clone(), || {
                 let mut header = BytesMut::with_capacity(p.len() + 32);
@@ -130,10 +169,12 @@ impl Registry {
             entry.subs.insert(sub);
         }
         self.pattern_count.store(index.len(), Relaxed);
+        self.patterns_now(before, index.len());
     }
 
     pub fn punsubscribe<'a>(&self, patterns: impl IntoIterator<Item = &'a Bytes>, id: u64) {
         let mut index = self.patterns_write();
+        let before = index.len();
         for p in patterns {
             if let Some(entry) = index.get_mut(p) {
                 entry.subs.remove(id);
@@ -143,6 +184,7 @@ impl Registry {
             }
         }
         self.pattern_count.store(index.len(), Relaxed);
+        self.patterns_now(before, index.len());
     }
 
     /// PUBLISH: delivers to exact subscribers, then to every matching pattern's
@@ -151,14 +193,47 @@ impl Registry {
         // The body is encoded on first use: a PUBLISH nobody hears costs no allocation.
         let body = std::cell::OnceCell::new();
         let body = || body.get_or_init(|| Body::new(channel, message)).clone();
-        let mut n = self.channels.publish(
+        self.publish_exact_with(channel, limits, body)
+            + self.publish_patterns_with(channel, limits, body)
+    }
+
+    /// The exact-channel half of PUBLISH (a message from another node that arrived
+    /// through the node's subscription to this channel's subject).
+    pub fn publish_exact(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
+        self.publish_exact_with(channel, limits, || Body::new(channel, message))
+    }
+
+    /// The pattern half of PUBLISH (a message from another node that arrived through
+    /// the node's channel firehose).
+    pub fn publish_patterns(&self, channel: &[u8], message: &Bytes, limits: &Limits) -> usize {
+        let body = std::cell::OnceCell::new();
+        let body = || body.get_or_init(|| Body::new(channel, message)).clone();
+        self.publish_patterns_with(channel, limits, body)
+    }
+
+    fn publish_exact_with(
+        &self,
+        channel: &[u8],
+        limits: &Limits,
+        body: impl Fn() -> Body,
+    ) -> usize {
+        self.channels.publish(
             channel,
             Source::Channel,
             &MESSAGE_HEADER,
             body,
             limits,
             &self.drops,
-        );
+        )
+    }
+
+    fn publish_patterns_with(
+        &self,
+        channel: &[u8],
+        limits: &Limits,
+        body: impl Fn() -> Body,
+    ) -> usize {
+        let mut n = 0;
         if self.pattern_count.load(Relaxed) > 0 {
             self.patterns_read()
                 .for_each_match(channel, |pattern, entry| {
@@ -218,6 +293,26 @@ impl Registry {
 
     pub fn pattern_count(&self) -> usize {
         self.pattern_count.load(Relaxed)
+    }
+
+    /// What PUBLISH (or SPUBLISH) of `channel` would return here, without delivering:
+    /// exact subscribers plus, for channels, each matching pattern's subscribers. Other
+    /// nodes ask it for `backplane-publish-count cluster` (issue 10).
+    pub fn receiver_count(&self, ns: Namespace, channel: &[u8]) -> usize {
+        let mut n = self.table(ns).subscriber_count(channel);
+        if ns == Namespace::Channel && self.pattern_count.load(Relaxed) > 0 {
+            self.patterns_read()
+                .for_each_match(channel, |_, entry| n += entry.subs.len());
+        }
+        n
+    }
+
+    /// The distinct patterns with a subscriber (cluster-wide PUBSUB NUMPAT, issue 10).
+    pub fn pattern_names(&self) -> Vec<Bytes> {
+        self.patterns_read()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 
     /// Channel names with a subscriber, optionally filtered by a Redis glob.
@@ -293,5 +388,62 @@ mod tests {
         assert_eq!(reg.channel_count(Namespace::Channel), 0);
         assert_eq!(reg.pattern_count(), 0);
         assert!(reg.channel_names(Namespace::Channel, None).is_empty());
+    }
+
+    #[derive(Debug, Default)]
+    struct Notes(std::sync::Mutex<Vec<String>>);
+
+    impl InterestWatch for Notes {
+        fn channel_changed(&self, ns: Namespace, channel: &Bytes) {
+            let mut v = self.0.lock().unwrap();
+            v.push(format!("{ns:?}:{}", String::from_utf8_lossy(channel)));
+        }
+        fn patterns_changed(&self) {
+            self.0.lock().unwrap().push("patterns".into());
+        }
+    }
+
+    #[test]
+    fn watch_hears_first_and_last_subscriber_only() {
+        let reg = Registry::new();
+        let notes = Arc::new(Notes::default());
+        reg.set_watch(notes.clone());
+        let (o1, o2) = (Arc::new(Outbox::new(1)), Arc::new(Outbox::new(2)));
+        reg.subscribe(Namespace::Channel, &[b("a")], &o1);
+        reg.subscribe(Namespace::Channel, &[b("a")], &o2);
+        reg.subscribe(Namespace::Shard, &[b("a")], &o1);
+        reg.psubscribe(&[b("p*")], &o1);
+        reg.psubscribe(&[b("q*")], &o2);
+        reg.unsubscribe(Namespace::Channel, &[b("a")], 1);
+        reg.unsubscribe(Namespace::Channel, &[b("a")], 2);
+        reg.punsubscribe(&[b("p*")], 1);
+        reg.punsubscribe(&[b("q*")], 2);
+        assert_eq!(
+            *notes.0.lock().unwrap(),
+            ["Channel:a", "Shard:a", "patterns", "Channel:a", "patterns"]
+        );
+    }
+
+    #[test]
+    fn exact_and_pattern_halves_add_up_to_publish() {
+        let reg = Registry::new();
+        let l = limits();
+        let o = Arc::new(Outbox::new(7));
+        reg.subscribe(Namespace::Channel, &[b("news.x")], &o);
+        reg.psubscribe(&[b("news.*"), b("*.x")], &o);
+        assert_eq!(reg.receiver_count(Namespace::Channel, b"news.x"), 3);
+        assert_eq!(reg.receiver_count(Namespace::Shard, b"news.x"), 0);
+        assert_eq!(reg.publish_exact(b"news.x", &b("m"), &l), 1);
+        assert_eq!(
+            drain(&o),
+            b"*3\r\n$7\r\nmessage\r\n$6\r\nnews.x\r\n$1\r\nm\r\n"
+        );
+        assert_eq!(reg.publish_patterns(b"news.x", &b("m"), &l), 2);
+        let out = drain(&o);
+        assert_eq!(out.windows(8).filter(|w| w == b"pmessage").count(), 2);
+        assert!(!out.windows(8).any(|w| w == b"*3\r\n$7\r\n"));
+        let mut names = reg.pattern_names();
+        names.sort();
+        assert_eq!(names, [b("*.x"), b("news.*")]);
     }
 }

@@ -10,6 +10,8 @@ apt_pkgs=(redis-server redis-tools)
 apt_pkgs+=(prometheus-redis-exporter)
 # tests/browser (issue 12): the demo page in headless Chromium (driven by playwright-core).
 apt_pkgs+=(chromium)
+# tests/backplane.rs: a NATS cluster of nats-server processes (Debian 12: 2.9.10).
+apt_pkgs+=(nats-server)
 # `python3 -m venv` needs ensurepip, which Debian ships separately.
 python3 -c 'import ensurepip' 2>/dev/null || apt_pkgs+=(python3-venv)
 command -v python3 >/dev/null || apt_pkgs+=(python3 python3-venv)
@@ -31,7 +33,8 @@ fi
 
 # The Debian redis-server package starts a system service on :6379. The suites start their
 # own servers on free ports and never use it, so it is left alone. The same holds for
-# prometheus-redis-exporter's service on :9121: tests/admin_exporter.rs starts its own.
+# prometheus-redis-exporter's service on :9121: tests/admin_exporter.rs starts its own,
+# and for nats-server's on :4222: tests/backplane.rs starts its own cluster.
 
 # ioredis 6 declares node >= 20 (Debian 12's own nodejs is 18).
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -5,6 +5,7 @@
 //! It does not use the respub library: the bench has its own tiny RESP codec, so it builds
 //! and measures whatever server binary it is pointed at.
 
+mod backplane;
 mod compare;
 mod conn;
 mod histogram;
@@ -33,6 +34,8 @@ usage:
                    [--duration S] [--warmup S] [--quick] [--threads N]
   respub-bench compare [--rounds N] [--respub PATH] [--redis PATH] [--scenarios a,b,...]
                    [--duration S] [--warmup S] [--quick] [--tls] [--markdown FILE] [--threads N]
+  respub-bench backplane [--respub PATH] [--nats PATH] [--redis PATH|none] [--subs N] [--rate R]
+                   [--duration S] [--warmup S] [--quick] [--threads N]
   respub-bench list
   respub-bench run ... --scenario ws-fanout-1000|ws-fanout-10000 --ws-addr 127.0.0.1:ADMIN_PORT
                    (respub only: WebSocket subscribers on the admin port; fanout-10000 is
@@ -45,6 +48,12 @@ compare  starts a fresh respub and redis-server per scenario run on free 127.0.0
          alternating which goes first, for N rounds (default 3; 1 with --quick), and prints
          medians side by side as text and markdown; --tls: every connection over TLS
          (certificates made with openssl; servers get --port 0 --tls-port P)
+backplane  one respub against three respub nodes over a 3-server NATS cluster (issue
+         10): subscribers on every node, the publisher on one; deliveries/s local and
+         cross-node, latency p50/p99, CPU of every process. --subs per node (default 50),
+         --rate publishes/s of the latency runs (default 5000), --nats default
+         /usr/sbin/nats-server; then the same on a 3-master Redis Cluster of --redis
+         (default /usr/bin/redis-server; `none` skips it)
 defaults: --duration 3 --warmup 1 (quick: 1 and 0.3); --respub = `respub` next to this
          executable; --redis /usr/bin/redis-server; --threads 2 (bench runtime workers)";
 
@@ -241,6 +250,40 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 tokio::time::timeout(overall, compare::compare(cfg))
                     .await
                     .map_err(|_| format!("compare did not finish within {overall:?}"))?
+                    .map_err(|e| e.to_string())
+            })
+        }
+        "backplane" => {
+            flags.check_known(&[
+                "respub", "nats", "redis", "subs", "rate", "duration", "warmup", "quick", "threads",
+            ])?;
+            let respub = match flags.get("respub") {
+                Some(p) => PathBuf::from(p),
+                None => std::env::current_exe()
+                    .map_err(|e| e.to_string())?
+                    .with_file_name("respub"),
+            };
+            let cfg = backplane::BackplaneBench {
+                respub,
+                nats: PathBuf::from(flags.get("nats").unwrap_or("/usr/sbin/nats-server")),
+                redis: match flags.get("redis").unwrap_or("/usr/bin/redis-server") {
+                    "none" => None,
+                    p => Some(PathBuf::from(p)),
+                },
+                subs: flags.parsed::<usize>("subs")?.unwrap_or(50).clamp(1, 2000),
+                rate: flags
+                    .parsed::<f64>("rate")?
+                    .unwrap_or(5000.0)
+                    .clamp(1.0, 1e6),
+                duration,
+                warmup,
+            };
+            // Four runs, each bounded by its own timeouts; this bounds the whole.
+            let overall = (duration + warmup) * 6 + Duration::from_secs(240);
+            block_on(threads, async move {
+                tokio::time::timeout(overall, backplane::run(cfg))
+                    .await
+                    .map_err(|_| format!("backplane bench did not finish within {overall:?}"))?
                     .map_err(|e| e.to_string())
             })
         }

@@ -86,15 +86,15 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
 
 /// Outstanding deliveries allowed (see `load`): about 5 MB of 64-byte messages, below the
 /// 8 MB pubsub soft limit even if it all queued for one subscriber.
-const WINDOW: u64 = 50_000;
+pub(crate) const WINDOW: u64 = 50_000;
 /// Concurrent connection attempts while setting up.
 const CONNECT_CONCURRENCY: usize = 128;
 /// Read buffer of a subscriber that receives traffic.
-const SUB_BUF: usize = 64 * 1024;
+pub(crate) const SUB_BUF: usize = 64 * 1024;
 
 /// Opens one connection per entry of `groups` and sends `verb` with that entry's names,
 /// waiting for every confirmation.
-async fn open_subscribers(
+pub(crate) async fn open_subscribers(
     addr: SocketAddr,
     groups: Vec<Vec<Vec<u8>>>,
     verb: &'static [u8],
@@ -328,7 +328,7 @@ async fn measure_with(
 }
 
 /// Waits until subscribers have everything or stop making progress for a second.
-async fn drain(shared: &Shared, expected: u64) {
+pub(crate) async fn drain(shared: &Shared, expected: u64) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = shared.delivered.load(Relaxed);
     let mut last_change = Instant::now();

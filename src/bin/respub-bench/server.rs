@@ -36,6 +36,16 @@ impl ServerProcess {
     /// Starts `bin` on a free port, with its output in `workdir`, and waits until it
     /// answers PING.
     pub(crate) async fn start(bin: &Path, workdir: &Path, tag: &str) -> io::Result<Self> {
+        Self::start_with(bin, workdir, tag, &[]).await
+    }
+
+    /// `start` with extra flags after the common ones (the backplane scenario).
+    pub(crate) async fn start_with(
+        bin: &Path,
+        workdir: &Path,
+        tag: &str,
+        extra: &[String],
+    ) -> io::Result<Self> {
         let mut last_err = None;
         // A free port can be taken between probing and binding; retry a few times.
         for _ in 0..3 {
@@ -50,6 +60,7 @@ impl ServerProcess {
                     .args(tls),
             };
             cmd.args(COMMON_FLAGS);
+            cmd.args(extra);
             if is_redis(bin) {
                 cmd.args(REDIS_FLAGS);
             }
@@ -132,7 +143,7 @@ fn is_redis(bin: &Path) -> bool {
         .is_some_and(|n| n.contains("redis"))
 }
 
-fn free_port() -> io::Result<u16> {
+pub(crate) fn free_port() -> io::Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
