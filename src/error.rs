@@ -20,6 +20,9 @@ pub const WEB_TOO_MANY_SUBSCRIPTIONS: &str = "ERR max-subscriptions-per-client r
 pub const WEB_BAD_REQUEST: &str = "ERR bad request: expected a JSON object with a known \"op\"";
 pub const WEB_ALREADY_AUTHENTICATED: &str = "ERR already authenticated";
 pub const WEB_ORIGIN: &str = "ERR origin not allowed";
+/// A browser PUBLISH over the NATS backplane's max_payload with `backplane-oversize refuse`
+/// (RESP clients get the size in the text; a browser error is a fixed string).
+pub const WEB_BACKPLANE_OVERSIZE: &str = "ERR message larger than the backplane's max_payload";
 pub const WEB_TOO_MANY_CLIENTS: &str = "ERR max number of browser clients reached";
 pub const WEB_MAXCLIENTS: &str = "ERR max number of clients reached";
 pub const WEB_SHUTTING_DOWN: &str = "ERR shutting down";

@@ -1366,3 +1366,86 @@ async fn nkey_and_token_authentication() {
     assert!(text.contains("not an nkey seed"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Browsers are subscribers and publishers like RESP clients (issue 12 over issue 10): a
+/// WebSocket client on node A receives what a RESP client publishes on node B, and what
+/// the browser publishes reaches a RESP subscriber on B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_clients_publish_and_receive_across_nodes() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let _serial = SERIAL.lock().await;
+    let nats = NatsCluster::start(2, "").await;
+    let cl = "t9";
+    let admin = free_port();
+    let admin_s = admin.to_string();
+    let a = node(
+        &nats.servers[0].url(),
+        cl,
+        &["--admin-port", &admin_s, "--admin-bind", "127.0.0.1"],
+    )
+    .await;
+    let b = node(&nats.servers[1].url(), cl, &[]).await;
+    wait_joined(&[&a, &b]).await;
+
+    let deadline = Instant::now() + WAIT;
+    let mut ws = loop {
+        // The admin port is bound after the RESP port.
+        match tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{admin}/ws")).await {
+            Ok((ws, _)) => break ws,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("websocket to node A: {e}"),
+        }
+    };
+    type Ws = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+    async fn next(ws: &mut Ws) -> serde_json::Value {
+        loop {
+            let m = tokio::time::timeout(WAIT, ws.next())
+                .await
+                .expect("a websocket frame in time")
+                .expect("open")
+                .expect("frame");
+            if let Message::Text(t) = m {
+                return serde_json::from_str(t.as_str()).expect("JSON");
+            }
+        }
+    }
+    ws.send(Message::text(r#"{"op":"subscribe","channels":["web.in"]}"#))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ws).await["type"], "subscribe");
+    let mut b_sub = b.connect().await;
+    sub(&mut b_sub, "SUBSCRIBE", &[b"web.out"]).await;
+    // Both directions have crossed once each node's NATS server lists the other's interest.
+    wait_interest(&nats.servers[1], &subject(cl, 'c', b"web.in"), None, 1).await;
+    wait_interest(&nats.servers[0], &subject(cl, 'c', b"web.out"), None, 1).await;
+
+    let mut b_pub = b.connect().await;
+    assert_eq!(
+        publish(&mut b_pub, "PUBLISH", b"web.in", b"to the browser").await,
+        0
+    );
+    let m = next(&mut ws).await;
+    assert_eq!(m["type"], "message");
+    assert_eq!(m["channel"], "web.in");
+    assert_eq!(m["data"], "to the browser");
+
+    ws.send(Message::text(
+        r#"{"op":"publish","channel":"web.out","data":"from the browser"}"#,
+    ))
+    .await
+    .unwrap();
+    let reply = next(&mut ws).await;
+    assert_eq!(reply["type"], "publish");
+    assert_eq!(reply["count"], 0, "local receivers only, as a RESP PUBLISH");
+    let got = frames(&mut b_sub, 1, "B's subscriber").await;
+    assert_eq!(
+        payloads(&got, b"message"),
+        vec![b"from the browser".to_vec()]
+    );
+    drop(ws);
+}

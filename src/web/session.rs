@@ -280,6 +280,10 @@ impl BrowserConn {
             self.shared.acl.denied.channel.fetch_add(1, Relaxed);
             return Err(crate::error::WEB_NOPERM_PUBLISH);
         }
+        let backplane = &self.shared.backplane;
+        if backplane.check_size(data.len()).is_err() {
+            return Err(crate::error::WEB_BACKPLANE_OVERSIZE);
+        }
         let outbox = &self.client.outbox;
         let subscribed = self.subs.total() > 0;
         if subscribed {
@@ -290,13 +294,17 @@ impl BrowserConn {
             .shared
             .registry
             .publish(channel, data, &self.shared.limits);
+        // As a RESP PUBLISH (cmd/publish.rs): local first, then the other nodes, and the
+        // count holds their receivers only with `backplane-publish-count cluster`.
+        backplane.forward(Namespace::Channel, channel, data);
+        let remote = backplane.remote_receivers(Namespace::Channel, channel);
         let mut reply = BytesMut::new();
         line(
             &mut reply,
             "publish",
             "channel",
             Some(channel),
-            n as i64,
+            (n as u64 + remote) as i64,
             id,
         );
         self.finish(&mut reply);
