@@ -345,6 +345,9 @@ impl Server {
         // The admin port outlives the RESP listeners: it stops after the drain, so
         // /readyz answers 503 throughout it.
         let admin_stop = CancellationToken::new();
+        // The listeners are bound: set before any task that could answer /readyz or a
+        // client runs, so a client that got an answer never sees "not listening".
+        self.shared.listening.store(true, Relaxed);
         let admin = self.admin.map(|listener| {
             tokio::spawn(crate::admin::serve(
                 listener,
@@ -362,7 +365,6 @@ impl Server {
         }
         tracker.spawn(cron(self.shared.clone(), token.clone()));
         crate::backplane::Backplane::start(&self.shared, &token, &tracker);
-        self.shared.listening.store(true, Relaxed);
         // SHUTDOWN ends the server at once, as in Redis (no shutdown-delay: the
         // operator asked for it).
         tokio::select! {
