@@ -270,7 +270,7 @@ for (const RESP of MODES) {
     const admin = await open(defer, RESP);
     const name = `nr-acl-${RESP ?? 3}`;
     assert.equal(await admin.sendCommand(['ACL', 'SETUSER', name, 'reset', 'on', '>nr:pw', '&nr.acl.*',
-      '+@pubsub', '+ping', '+hello', '+auth', '+client|setinfo', '+acl|whoami']), 'OK');
+      '+@pubsub', '+ping', '+hello', '+auth', '+acl|whoami']), 'OK');
     defer(() => admin.sendCommand(['ACL', 'DELUSER', name]));
     const url = (pw) => `rediss://${encodeURIComponent(name)}:${encodeURIComponent(pw)}@${HOST}:${TLS_PORT}`;
     const tls = { ca: readFileSync(`${TLS_DIR}/ca.crt`), servername: 'localhost' };
