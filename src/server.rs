@@ -7,10 +7,11 @@ use crate::config::sources::ConfigFile;
 use crate::config::Config;
 use crate::conn::arrival::{Sequencer, Stamp};
 use crate::conn::{self, client::Client, client::ClientTable, outbox::CloseReason, outbox::Limits};
-use crate::registry::Registry;
+use crate::registry::{Namespace, Registry};
 use crate::resp::DecodeLimits;
 use crate::stats::Stats;
 use crate::transport::{self, Listener, Peer, Stream};
+use bytes::Bytes;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -75,6 +76,20 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A message published on this node, from any front end (RESP PUBLISH/SPUBLISH, a
+    /// browser): local subscribers first, then the backplane's queue (never waits).
+    /// Returns the local deliveries and what the reply adds for other nodes' receivers
+    /// (`backplane-publish-count cluster`, else 0). The caller has checked the size
+    /// (`backplane.check_size`) and corked its own outbox if it must.
+    pub fn publish(&self, ns: Namespace, channel: &Bytes, payload: &Bytes) -> (usize, u64) {
+        let local = match ns {
+            Namespace::Channel => self.registry.publish(channel, payload, &self.limits),
+            Namespace::Shard => self.registry.spublish(channel, payload, &self.limits),
+        };
+        self.backplane.forward(ns, channel, payload);
+        (local, self.backplane.remote_receivers(ns, channel))
+    }
+
     pub fn new(config: Config, config_file: Option<ConfigFile>, acl: crate::acl::Acl) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

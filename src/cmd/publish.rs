@@ -20,18 +20,8 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .check_size(args[2].len())
         .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
-    let n = ctx
-        .shared
-        .registry
-        .publish(&args[1], &args[2], &ctx.shared.limits);
     // Local first: the other nodes get it through a queue PUBLISH never waits on.
-    ctx.shared
-        .backplane
-        .forward(Namespace::Channel, &args[1], &args[2]);
-    let remote = ctx
-        .shared
-        .backplane
-        .remote_receivers(Namespace::Channel, &args[1]);
+    let (n, remote) = ctx.shared.publish(Namespace::Channel, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
     // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
     // delivered = sum of local counts - drops at scrape time (a reply may also hold
@@ -48,17 +38,7 @@ pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
         .check_size(args[2].len())
         .map_err(CmdError::BackplaneOversize)?;
     cork_if_subscribed(ctx);
-    let n = ctx
-        .shared
-        .registry
-        .spublish(&args[1], &args[2], &ctx.shared.limits);
-    ctx.shared
-        .backplane
-        .forward(Namespace::Shard, &args[1], &args[2]);
-    let remote = ctx
-        .shared
-        .backplane
-        .remote_receivers(Namespace::Shard, &args[1]);
+    let (n, remote) = ctx.shared.publish(Namespace::Shard, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
     ctx.shared.stats.spublished.fetch_add(1, Relaxed);
     ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);

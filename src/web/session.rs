@@ -280,8 +280,7 @@ impl BrowserConn {
             self.shared.acl.denied.channel.fetch_add(1, Relaxed);
             return Err(crate::error::WEB_NOPERM_PUBLISH);
         }
-        let backplane = &self.shared.backplane;
-        if backplane.check_size(data.len()).is_err() {
+        if self.shared.backplane.check_size(data.len()).is_err() {
             return Err(crate::error::WEB_BACKPLANE_OVERSIZE);
         }
         let outbox = &self.client.outbox;
@@ -290,14 +289,8 @@ impl BrowserConn {
             // Own deliveries follow the reply (outbox rule 3).
             outbox.cork(false);
         }
-        let n = self
-            .shared
-            .registry
-            .publish(channel, data, &self.shared.limits);
-        // As a RESP PUBLISH (cmd/publish.rs): local first, then the other nodes, and the
-        // count holds their receivers only with `backplane-publish-count cluster`.
-        backplane.forward(Namespace::Channel, channel, data);
-        let remote = backplane.remote_receivers(Namespace::Channel, channel);
+        // The same path as a RESP PUBLISH: local, then the other nodes.
+        let (n, remote) = self.shared.publish(Namespace::Channel, channel, data);
         let mut reply = BytesMut::new();
         line(
             &mut reply,
