@@ -90,3 +90,16 @@ for server in respub redis; do
     expect_fails "$tag: the healthcheck fails once the server is gone" healthcheck "$port" "$hc_auth"
 done
 unset DOCKER_HOST
+
+# The other compose examples under deploy/ load and match the compose-spec schema too:
+# deploy/nats (three NATS servers and three respub nodes; run for real as processes by
+# tests/backplane.rs, not as containers: there is no Docker engine here). deploy/acl-tls
+# has its own part (compose_acl_tls.sh), which also runs it.
+export DOCKER_HOST=unix://$work/no-docker-engine.sock
+for f in "$repo"/deploy/*/docker-compose.yml; do
+    case $f in */acl-tls/*) continue ;; esac
+    rel=${f#"$repo"/}
+    expect_cmd "$rel: docker compose config: the file is valid" docker-compose -f "$f" config --quiet
+    expect_cmd "$rel: compose-spec JSON schema" check-jsonschema --builtin-schema vendor.compose-spec "$f"
+done
+unset DOCKER_HOST
