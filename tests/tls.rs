@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use support::{cmd, free_port, Kind};
+use support::{cmd, free_port, mask_client_fields, Kind};
 
 const KINDS: [Kind; 2] = [Kind::Redis, Kind::Respub];
 
@@ -786,48 +786,6 @@ fn ca_cert_dir_verifies_client_certificates() {
     }
 }
 
-/// CLIENT INFO masked like tests/unix_socket.rs masks it: volatile values, post-7.0
-/// fields and ports hidden; the rest (field order, addr shape, flags, cmd) compared.
-fn mask_client_info(text: &str) -> String {
-    const VOLATILE: &[&str] = &[
-        "id",
-        "fd",
-        "age",
-        "idle",
-        "qbuf",
-        "qbuf-free",
-        "argv-mem",
-        "multi-mem",
-        "rbs",
-        "rbp",
-        "obl",
-        "oll",
-        "omem",
-        "tot-mem",
-        "events",
-    ];
-    const NEWER: &[&str] = &["lib-name", "lib-ver", "watch", "io-thread"];
-    let mut fields = Vec::new();
-    for f in text.trim_end().split(' ') {
-        let (k, v) = f.split_once('=').unwrap_or((f, ""));
-        if NEWER.contains(&k) {
-            continue;
-        }
-        let v = if VOLATILE.contains(&k) {
-            "*".to_string()
-        } else if k == "addr" || k == "laddr" {
-            match v.rsplit_once(':') {
-                Some((host, _)) => format!("{host}:<port>"),
-                None => v.to_string(),
-            }
-        } else {
-            v.to_string()
-        };
-        fields.push(format!("{k}={v}"));
-    }
-    fields.join(" ")
-}
-
 #[test]
 fn client_info_of_a_tls_client_reads_like_tcp() {
     let certs = Certs::new();
@@ -852,6 +810,9 @@ fn client_info_of_a_tls_client_reads_like_tcp() {
             .expect("bulk reply");
         seen.push((kind.label(), reply));
     }
-    let masked: Vec<String> = seen.iter().map(|(_, r)| mask_client_info(r)).collect();
+    let masked: Vec<String> = seen
+        .iter()
+        .map(|(_, r)| mask_client_fields(r, None))
+        .collect();
     assert_eq!(masked[0], masked[1], "redis vs respub");
 }

@@ -19,7 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{cmd, diff_text, frame_len, line, show_trunc, Kind, Server, READ_TIMEOUT};
+use support::{
+    cmd, diff_text, frame_len, line, mask_client_fields, show_trunc, Kind, Server, READ_TIMEOUT,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -307,63 +309,6 @@ fn umask() -> u32 {
     u32::from_str_radix(v.trim(), 8).expect("octal umask")
 }
 
-// ---------------------------------------------------------------------------------------
-// Masking CLIENT LIST lines (the same fields tests/differential.rs treats as volatile)
-// ---------------------------------------------------------------------------------------
-
-const VOLATILE: &[&str] = &[
-    "id",
-    "fd",
-    "age",
-    "idle",
-    "qbuf",
-    "qbuf-free",
-    "argv-mem",
-    "multi-mem",
-    "rbs",
-    "rbp",
-    "obl",
-    "oll",
-    "omem",
-    "tot-mem",
-    "events",
-];
-/// Fields added after 7.0 (KNOWN_DIFFERENCES row "client-ids-and-volatile-fields").
-const NEWER: &[&str] = &["lib-name", "lib-ver", "watch", "io-thread"];
-
-/// Masks volatile values, drops post-7.0 fields, and writes the socket path as `<sock>`
-/// and TCP ports as `<port>`: what is left (field names and order, addr/laddr shape,
-/// flags, counts, cmd) must be the same bytes on both servers.
-fn mask_client_list(text: &str, sock: &str) -> String {
-    let mut out = String::new();
-    for l in text.lines() {
-        let mut fields = Vec::new();
-        for f in l.split(' ') {
-            let (k, v) = f.split_once('=').unwrap_or((f, ""));
-            if NEWER.contains(&k) {
-                continue;
-            }
-            let v = if VOLATILE.contains(&k) {
-                "*".to_string()
-            } else if k == "addr" || k == "laddr" {
-                match v.strip_prefix(sock) {
-                    Some(rest) => format!("<sock>{rest}"),
-                    None => match v.rsplit_once(':') {
-                        Some((host, _)) => format!("{host}:<port>"),
-                        None => v.to_string(),
-                    },
-                }
-            } else {
-                v.to_string()
-            };
-            fields.push(format!("{k}={v}"));
-        }
-        out.push_str(&fields.join(" "));
-        out.push('\n');
-    }
-    out
-}
-
 /// CLIENT LIST through `c` once exactly `n` clients (`c` included) are on the socket
 /// at `path`. The start-up probes of `start` and `support::Server` close at once, but a
 /// server notices a close asynchronously: poll (bounded) instead of counting on it.
@@ -490,8 +435,8 @@ async fn client_list_shows_unix_clients_as_redis_does() {
         assert!(info.contains(&unix_addr), "{kind:?}: {info}");
         masked.push((
             kind,
-            mask_client_list(&list, &path),
-            mask_client_list(&info, &path),
+            mask_client_fields(&list, Some(&path)),
+            mask_client_fields(&info, Some(&path)),
         ));
     }
     let (_, redis_list, redis_info) = &masked[0];

@@ -741,3 +741,60 @@ mod tests {
         assert_eq!(items, vec![b"$1\r\na\r\n".to_vec(), b":3\r\n".to_vec()]);
     }
 }
+
+/// CLIENT LIST / CLIENT INFO fields whose values differ between any two runs (masked as
+/// `*`), and fields added after Redis 7.0 (dropped), for comparing respub's lines with
+/// redis-server 7.0.15's byte for byte (tests/differential.rs masks the same set).
+const VOLATILE_CLIENT_FIELDS: &[&str] = &[
+    "id",
+    "fd",
+    "age",
+    "idle",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+    "events",
+];
+const NEWER_CLIENT_FIELDS: &[&str] = &["lib-name", "lib-ver", "watch", "io-thread"];
+
+/// Masks CLIENT LIST / CLIENT INFO text line by line: volatile values become `*`,
+/// post-7.0 fields are dropped, `addr`/`laddr` keep their shape with the Unix socket
+/// path `sock` written `<sock>` and TCP ports `<port>`. What is left (field names and
+/// order, address shape, flags, counts, cmd) must be the same bytes on both servers.
+#[allow(dead_code)] // not every test binary looks at CLIENT LIST
+pub(crate) fn mask_client_fields(text: &str, sock: Option<&str>) -> String {
+    let mut out = String::new();
+    for l in text.lines() {
+        let mut fields = Vec::new();
+        for f in l.split(' ') {
+            let (k, v) = f.split_once('=').unwrap_or((f, ""));
+            if NEWER_CLIENT_FIELDS.contains(&k) {
+                continue;
+            }
+            let v = if VOLATILE_CLIENT_FIELDS.contains(&k) {
+                "*".to_string()
+            } else if k == "addr" || k == "laddr" {
+                match sock.and_then(|s| v.strip_prefix(s)) {
+                    Some(rest) => format!("<sock>{rest}"),
+                    None => match v.rsplit_once(':') {
+                        Some((host, _)) => format!("{host}:<port>"),
+                        None => v.to_string(),
+                    },
+                }
+            } else {
+                v.to_string()
+            };
+            fields.push(format!("{k}={v}"));
+        }
+        out.push_str(&fields.join(" "));
+        out.push('\n');
+    }
+    out
+}
