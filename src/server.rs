@@ -246,12 +246,14 @@ impl Server {
         })?;
         crate::backplane::Backplane::check(&config.backplane)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let wanted = config.maxclients + 64;
+        // Two descriptors per client at most: a client whose socket fills up gets a
+        // second one for write readiness (`transport::socket`).
+        let wanted = 2 * config.maxclients + 64;
         match rlimit::increase_nofile_limit(wanted) {
             Ok(got) if got < wanted => warn!(
                 maxclients = config.maxclients,
                 open_files = got,
-                "open-file limit is below maxclients + 64; connections past it will fail"
+                "open-file limit is below 2 x maxclients + 64; connections past it may fail or write slower"
             ),
             Err(e) => warn!(error = %e, "could not raise the open-file limit"),
             _ => {}
@@ -458,10 +460,10 @@ async fn accept_loop(
         let fd = stream.as_raw_fd();
         let client = Arc::new(Client::new(id, addr, laddr, fd));
         shared.clients.insert(client.clone());
-        // Bytes may already wait in the socket, and no wake will stamp them: the new
-        // connection holds its place in arrival order from here (`conn::arrival`).
+        // From here bytes on the new socket are stamped in arrival order, even before
+        // its task first runs (`conn::arrival` step 1).
         let stamp = Stamp::new(shared.arrival.clone(), id);
-        stamp.hold();
+        stamp.watch(&stream);
         debug!(client = id, peer = %client.addr, "accepted");
         tracker.spawn(conn::serve(
             shared.clone(),

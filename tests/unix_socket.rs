@@ -676,13 +676,10 @@ async fn the_socket_file_is_removed_at_shutdown() {
 /// publisher and then the subscriber run a PING to completion first, without which
 /// redis-server itself answers a few percent of such tries out of send order.
 ///
-/// Known respub failure, kept as found (a check redis-server passes): measured on
-/// 2026-12-01, respub missed 2 of 7,500 tries (25 runs; one on the first try after
-/// connect, one on try 55), redis-server 0 of 15,000; the same harness with a TCP
-/// subscriber missed 0 of 7,500 on respub. That is issue 11's open residual window
-/// (tests/stress.rs `RESPUB_ARRIVAL_PER_MILLE`): respub gets the same allowance here,
-/// 50 per 1,000, printed when used; with the ordering machinery off it misses 152-183
-/// of 300, so the check still catches a regression. redis-server stays strict.
+/// Strict on both servers. Until sockets were registered for read interest only
+/// (src/transport/socket.rs), respub missed 2 of 7,500 such tries (one on the first try
+/// after connect) and had an allowance of 50 per 1,000 here; 0 of 3,000 since (10 runs);
+/// with the ordering machinery off it misses 152-183 of 300.
 #[tokio::test]
 async fn arrival_order_holds_across_unix_and_tcp() {
     const TRIES: usize = 300;
@@ -729,13 +726,8 @@ async fn arrival_order_holds_across_unix_and_tcp() {
                 misses.len()
             );
         }
-        let allowed = if kind == Kind::Respub {
-            TRIES * 50 / 1000
-        } else {
-            0
-        };
         assert!(
-            misses.len() <= allowed,
+            misses.is_empty(),
             "{kind:?}: {} of {TRIES} PUBLISHes missed a SUBSCRIBE sent before them: {misses:?}",
             misses.len()
         );

@@ -15,6 +15,13 @@
 //!    an idle connection takes the next ticket from one global counter and records
 //!    `(ticket, connection)` in the pending set: that connection has unread bytes that
 //!    arrived at about that ticket.
+//!    Two things make the driver's order the arrival order. Sockets are registered for
+//!    read interest only (`transport::socket`): with write interest too, a socket just
+//!    accepted (writable at once) sat on epoll's ready list from its registration, and
+//!    its later bytes were reported ahead of other sockets' earlier ones. And the
+//!    accept loop registers the read waker before the connection's task first runs
+//!    (`Stamp::watch`), so a new connection's first bytes are stamped by their wake
+//!    too, not when its task happens to run.
 //! 2. **Hold while reading.** The stamp stays while the connection reads and runs what
 //!    it read, across yields in the middle of a long batch.
 //! 3. **Refresh after a read.** Right after a read returns bytes the connection takes a
@@ -335,6 +342,18 @@ impl Stamp {
             self.set(&mut pending, 0);
         }
         ready
+    }
+
+    /// Step 1 from the moment of accept: registers the read waker before the task first
+    /// runs, so bytes that arrive meanwhile are stamped by their wake, in the order the
+    /// driver reports them. If the driver already reported bytes (readiness set, no
+    /// waker to call), the connection is stamped now.
+    pub fn watch(self: &Arc<Self>, stream: &Stream) {
+        let waker = self.read_waker();
+        let mut cx = Context::from_waker(&waker);
+        if stream.poll_read_ready(&mut cx).is_ready() {
+            self.hold();
+        }
     }
 
     /// The waker to pass to `poll_read_ready` (create once per connection).

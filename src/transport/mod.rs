@@ -17,6 +17,10 @@
 //! 3. wait until writable (`writable`),
 //! 4. write what fits without waiting (`try_write_vectored`).
 //!
+//! TCP and Unix streams are `socket::Socket`s, not tokio's stream types: registered with
+//! the I/O driver for read interest only, so that epoll reports sockets in the order
+//! their bytes arrived, which `conn::arrival` relies on (`socket` says why).
+//!
 //! `Stream` is an enum rather than a `Box<dyn Trait>`: the set of transports is closed
 //! and known here; every call on the hot path (a read per wake, a write per flush)
 //! stays a direct, inlinable call with no allocation per connection; and `writable()` is
@@ -45,11 +49,13 @@
 //! stream (TCP or TLS) into a plaintext buffer, messages framed on the way out.
 
 mod peer;
+mod socket;
 mod tcp;
 mod tls;
 mod unix;
 
 pub use peer::Peer;
+pub use socket::{TcpSocket, UnixSocket};
 pub use tls::{TlsContext, TlsStream};
 pub use unix::{bind_unix, UnixBinding};
 
@@ -58,14 +64,13 @@ use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::net::TcpListener;
 
 /// One accepted connection's byte pipe.
 #[derive(Debug)]
 pub enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
+    Tcp(TcpSocket),
+    Unix(UnixSocket),
     /// Boxed: a rustls session is a few KiB, and most connections are plain.
     Tls(Box<TlsStream>),
 }

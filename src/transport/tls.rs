@@ -19,6 +19,7 @@
 //! Deliveries are the same shared `Bytes` as for plain TCP; the one copy per subscriber
 //! is rustls encrypting them into its record buffer.
 
+use super::TcpSocket;
 use super::{Peer, Stream};
 use crate::config::{Config, TlsAuthClients};
 use bytes::BytesMut;
@@ -30,7 +31,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// Ciphertext rustls may hold unsent per connection (its default, 64 KiB).
 const BUFFER_LIMIT: usize = 64 * 1024;
@@ -292,7 +293,7 @@ pub(super) async fn accept(
 /// A TCP socket with a rustls server session on it.
 #[derive(Debug)]
 pub struct TlsStream {
-    tcp: TcpStream,
+    tcp: TcpSocket,
     /// Locked only by the connection's own task, never across an `.await`.
     state: Mutex<State>,
 }
@@ -307,7 +308,7 @@ struct State {
 }
 
 /// The TCP socket as `Read`/`Write` for rustls, never waiting.
-struct Nonblocking<'a>(&'a TcpStream);
+struct Nonblocking<'a>(&'a TcpSocket);
 
 impl Read for Nonblocking<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -332,7 +333,7 @@ impl TlsStream {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn as_tcp(&self) -> &TcpStream {
+    pub(super) fn as_tcp(&self) -> &TcpSocket {
         &self.tcp
     }
 

@@ -50,7 +50,9 @@ impl UnixBinding {
         // An accepted Unix socket has no address of its own: Redis names both ends
         // after the listening path.
         let peer = Peer::Unix(self.path.clone());
-        Ok((Stream::Unix(stream), peer.clone(), peer))
+        // Read interest only (`socket` says why): tokio's registration is dropped here.
+        let socket = super::UnixSocket::new(stream.into_std()?, |s| s.set_nonblocking(true))?;
+        Ok((Stream::Unix(socket), peer.clone(), peer))
     }
 
     pub(super) fn path(&self) -> &str {

@@ -695,53 +695,6 @@ enum Step {
     Read(std::io::Result<usize>),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frame_len_handles_every_type() {
-        let cases: &[&[u8]] = &[
-            b"+OK\r\n",
-            b"-ERR x\r\n",
-            b":12\r\n",
-            b"_\r\n",
-            b",1.5\r\n",
-            b"#t\r\n",
-            b"(123\r\n",
-            b"$-1\r\n",
-            b"$0\r\n\r\n",
-            b"$4\r\na\r\nb\r\n",
-            b"!3\r\nerr\r\n",
-            b"=7\r\ntxt:abc\r\n",
-            b"*-1\r\n",
-            b"*0\r\n",
-            b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
-            b"%1\r\n+k\r\n*2\r\n:1\r\n_\r\n",
-            b"~1\r\n+a\r\n",
-            b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$0\r\n\r\n",
-            b"|1\r\n+key\r\n+val\r\n:5\r\n",
-        ];
-        for c in cases {
-            assert_eq!(frame_len(c), Ok(Some(c.len())), "{}", show(c));
-            for cut in 0..c.len() {
-                assert_eq!(frame_len(&c[..cut]), Ok(None), "{} cut {cut}", show(c));
-            }
-            let mut two = c.to_vec();
-            two.extend_from_slice(b"+next\r\n");
-            assert_eq!(frame_len(&two), Ok(Some(c.len())));
-        }
-        assert!(frame_len(b"?x\r\n").is_err());
-    }
-
-    #[test]
-    fn split_aggregate_returns_children() {
-        let (h, items) = split_aggregate(b"*2\r\n$1\r\na\r\n:3\r\n").unwrap();
-        assert_eq!(h, b"*2\r\n");
-        assert_eq!(items, vec![b"$1\r\na\r\n".to_vec(), b":3\r\n".to_vec()]);
-    }
-}
-
 /// CLIENT LIST / CLIENT INFO fields whose values differ between any two runs (masked as
 /// `*`), and fields added after Redis 7.0 (dropped), for comparing respub's lines with
 /// redis-server 7.0.15's byte for byte (tests/differential.rs masks the same set).
@@ -797,4 +750,51 @@ pub(crate) fn mask_client_fields(text: &str, sock: Option<&str>) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_len_handles_every_type() {
+        let cases: &[&[u8]] = &[
+            b"+OK\r\n",
+            b"-ERR x\r\n",
+            b":12\r\n",
+            b"_\r\n",
+            b",1.5\r\n",
+            b"#t\r\n",
+            b"(123\r\n",
+            b"$-1\r\n",
+            b"$0\r\n\r\n",
+            b"$4\r\na\r\nb\r\n",
+            b"!3\r\nerr\r\n",
+            b"=7\r\ntxt:abc\r\n",
+            b"*-1\r\n",
+            b"*0\r\n",
+            b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
+            b"%1\r\n+k\r\n*2\r\n:1\r\n_\r\n",
+            b"~1\r\n+a\r\n",
+            b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$0\r\n\r\n",
+            b"|1\r\n+key\r\n+val\r\n:5\r\n",
+        ];
+        for c in cases {
+            assert_eq!(frame_len(c), Ok(Some(c.len())), "{}", show(c));
+            for cut in 0..c.len() {
+                assert_eq!(frame_len(&c[..cut]), Ok(None), "{} cut {cut}", show(c));
+            }
+            let mut two = c.to_vec();
+            two.extend_from_slice(b"+next\r\n");
+            assert_eq!(frame_len(&two), Ok(Some(c.len())));
+        }
+        assert!(frame_len(b"?x\r\n").is_err());
+    }
+
+    #[test]
+    fn split_aggregate_returns_children() {
+        let (h, items) = split_aggregate(b"*2\r\n$1\r\na\r\n:3\r\n").unwrap();
+        assert_eq!(h, b"*2\r\n");
+        assert_eq!(items, vec![b"$1\r\na\r\n".to_vec(), b":3\r\n".to_vec()]);
+    }
 }
