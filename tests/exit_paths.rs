@@ -863,3 +863,71 @@ async fn rss_returns_after_a_big_subscriber_leaves() {
         );
     }
 }
+
+/// Open descriptors of a process.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
+        .count()
+}
+
+/// A client costs one descriptor, as in Redis, until its socket fills: respub registers a
+/// second one for write readiness only then (src/transport/socket.rs). Its first version
+/// made the second one on every connection's first reply, so 10,000 clients took 20,000
+/// descriptors and hit the open-file limit at half of `maxclients`. A subscriber that does
+/// not read gets its second descriptor, and still receives every message once it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_costs_one_descriptor_until_its_socket_fills() {
+    const CLIENTS: usize = 300;
+    for kind in [Kind::Respub, Kind::Redis] {
+        let server = Server::start(kind, &NO_PUBSUB_LIMIT).await;
+        let pid = server.pid();
+        let before = fd_count(pid);
+        let mut clients = Vec::with_capacity(CLIENTS);
+        for i in 0..CLIENTS {
+            let mut c = server.connect().await;
+            c.send(&cmd(&["SUBSCRIBE", &format!("fd{i}")])).await;
+            c.read_frame().await;
+            clients.push(c);
+        }
+        let with = fd_count(pid);
+        assert!(
+            with <= before + CLIENTS + 8,
+            "{}: {CLIENTS} clients that each read a reply took {} descriptors",
+            kind.label(),
+            with - before
+        );
+        // One client stops reading while 8 MiB is published to it.
+        let mut slow = Client::connect_small_rcvbuf(server.addr, 4096).await;
+        slow.send(&cmd(&["SUBSCRIBE", "flood"])).await;
+        slow.read_frame().await;
+        let mut p = server.connect().await;
+        let payload = "x".repeat(64 * 1024);
+        const N: usize = 128;
+        for _ in 0..N {
+            p.send(&cmd(&["PUBLISH", "flood", &payload])).await;
+            assert_eq!(p.read_frame().await, b":1\r\n");
+        }
+        if kind == Kind::Respub {
+            // The slow subscriber's task meets the full socket on its own time.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while fd_count(pid) <= with + 2 {
+                assert!(
+                    Instant::now() < deadline,
+                    "the slow subscriber's socket never filled: the test did not reach its point"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        for i in 0..N {
+            let f = slow.read_frame().await;
+            assert!(
+                f.len() > payload.len(),
+                "{}: message {i} to the slow subscriber: {}",
+                kind.label(),
+                show_trunc(&f, 100)
+            );
+        }
+        drop(clients);
+    }
+}

@@ -34,6 +34,7 @@
 use bytes::BytesMut;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -74,6 +75,8 @@ where
     read: AsyncFd<S>,
     /// Made on the first write that finds the socket full; `Err` if `dup` failed.
     write: OnceLock<io::Result<AsyncFd<S>>>,
+    /// A write found the socket full before `write` existed: `writable` must wait.
+    blocked: AtomicBool,
 }
 
 impl<S: Connected> Socket<S>
@@ -88,6 +91,7 @@ where
         Ok(Socket {
             read,
             write: OnceLock::new(),
+            blocked: AtomicBool::new(false),
         })
     }
 
@@ -128,7 +132,13 @@ where
             // Once registered, tokio's readiness says when to try (and is cleared on a
             // `WouldBlock`, so the next edge is waited for).
             Some(w) => w.try_io(Interest::WRITABLE, |s| (&*s).write_vectored(bufs)),
-            None => self.read.get_ref().write_vectored(bufs),
+            None => {
+                let r = self.read.get_ref().write_vectored(bufs);
+                if matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                    self.blocked.store(true, Relaxed);
+                }
+                r
+            }
         }
     }
 
@@ -136,8 +146,12 @@ where
         self.try_write_vectored(&[IoSlice::new(buf)])
     }
 
-    /// Waits until the socket may take more bytes.
+    /// Waits until the socket may take more bytes. Until a write has found it full,
+    /// that is at once (nothing is registered for write interest before that).
     pub async fn writable(&self) -> io::Result<()> {
+        if self.write.get().is_none() && !self.blocked.load(Relaxed) {
+            return Ok(());
+        }
         let registered = self.write.get_or_init(|| {
             let dup = self.read.get_ref().duplicate()?;
             #[allow(deprecated)] // sound here: see the module comment
