@@ -69,6 +69,12 @@ async fn serve(loaded: Loaded) -> ExitCode {
     let Loaded { config, file, .. } = loaded;
     let pidfile = config.pidfile.clone();
     let notify = systemd_notify(&config.supervised);
+    // Before the ports are bound: a client (or a test, or an orchestrator) may connect
+    // and send SIGTERM as soon as they are, and the default action would kill respub
+    // without its shutdown sequence.
+    let stop_signals = StopSignals::install();
+    // The same for the signals Redis survives: handled, not fatal, from here on.
+    survive_signals();
     let server = match Server::bind(config, file).await {
         Ok(s) => s,
         Err(e) => {
@@ -80,8 +86,6 @@ async fn serve(loaded: Loaded) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Installed before "Ready": from here on these signals are handled, not fatal.
-    survive_signals();
     if let Some(path) = &pidfile {
         if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
             warn!(pidfile = %path, error = %e, "Failed to write PID file");
@@ -110,7 +114,7 @@ async fn serve(loaded: Loaded) -> ExitCode {
         ]);
     }
     let shared = server.shared().clone();
-    server.run(shutdown_requested(shared, notify)).await;
+    server.run(shutdown_requested(stop_signals, shared, notify)).await;
     if let Some(path) = &pidfile {
         let _ = std::fs::remove_file(path);
     }
@@ -141,20 +145,31 @@ fn sd(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
+/// SIGTERM and SIGINT, handled from the moment this is created.
+struct StopSignals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(t), Ok(i)) => StopSignals(Some((t, i))),
+            (Err(e), _) | (_, Err(e)) => {
+                error!(error = %e, "cannot listen for SIGTERM/SIGINT");
+                StopSignals(None)
+            }
+        }
+    }
+}
+
 /// Resolves when the server should stop accepting: after the first SIGTERM/SIGINT and
 /// then `shutdown-delay` seconds (during which /readyz already says 503). A second
 /// signal ends the process at once.
-async fn shutdown_requested(shared: Arc<Shared>, notify: bool) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            error!(error = %e, "cannot listen for SIGTERM/SIGINT");
-            return std::future::pending().await;
-        }
+async fn shutdown_requested(signals: StopSignals, shared: Arc<Shared>, notify: bool) {
+    let Some((mut term, mut int)) = signals.0 else {
+        return std::future::pending().await;
     };
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
