@@ -304,11 +304,16 @@ impl Conn {
 
     /// Runs the commands waiting in the read buffer and checks the query buffer limit.
     fn after_input(&mut self) -> Result<(), ConnError> {
-        // Subscribers this batch delivers to are woken once, when it ends.
-        let _wakes = wake_batch::begin();
+        // Deliveries to other connections are queued once per subscriber when the
+        // commands have run, and subscribers woken once when the batch ends.
+        let batch = wake_batch::begin(self.client.id);
         if let Err(e) = self.process() {
             // The error reply is queued; the run loop flushes it and then closes.
             self.protocol_error = Some(e);
+        }
+        // Before the replies and before the stamp moves on (`wake_batch` says why).
+        if let Some(b) = &batch {
+            b.flush(&self.shared.limits, &self.shared.registry.drops);
         }
         self.push_replies();
         if !self.more_input && self.deferred.is_none() {

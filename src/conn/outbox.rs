@@ -95,6 +95,12 @@ pub struct Body {
 }
 
 impl Body {
+    /// Tells bodies apart while they are alive: every `Body::new` allocates its own head,
+    /// and clones share it.
+    pub(crate) fn identity(&self) -> usize {
+        self.head.as_ptr() as usize
+    }
+
     pub fn new(channel: &[u8], message: &Bytes) -> Body {
         let mut head = BytesMut::with_capacity(channel.len() + 32 + message.len().min(COPY_MAX));
         put_bulk(&mut head, channel);
@@ -451,6 +457,56 @@ impl Outbox {
             None => {}
         }
         open
+    }
+
+    /// Queues the deliveries a publisher's batch made for this outbox, in order, under
+    /// one lock (`wake_batch`): each is placed exactly as `try_push_delivery` would
+    /// place it at this moment, with the limits checked after each. Returns how many
+    /// were refused because the outbox is (or became) closed.
+    pub fn try_push_deliveries<'a>(
+        &self,
+        ds: impl Iterator<Item = Delivery<'a>>,
+        limits: &Limits,
+    ) -> u64 {
+        let (mut waker, open);
+        let mut refused = 0;
+        {
+            let mut inner = self.lock();
+            waker = None;
+            for d in ds {
+                if inner.closed.is_some() {
+                    refused += 1;
+                    continue;
+                }
+                if inner.sealed {
+                    continue;
+                }
+                let (resp3, wire) = (inner.resp3, inner.wire);
+                match inner.held.as_mut() {
+                    Some(held) => held.push(Held {
+                        source: d.source,
+                        key: d.key.clone(),
+                        header: d.header.clone(),
+                        json_header: d.json_header.clone(),
+                        body: d.body.clone(),
+                    }),
+                    None => inner
+                        .data
+                        .push(wire, resp3, d.header, d.json_header, d.body),
+                }
+                inner.queued += wire_len(wire, d.header, d.json_header, d.body);
+                if let Some(w) = self.after_push(&mut inner, limits) {
+                    waker = Some(w);
+                }
+            }
+            open = inner.closed.is_none();
+        }
+        match waker {
+            Some(w) if open => super::wake_batch::wake(w),
+            Some(w) => w.wake(),
+            None => {}
+        }
+        refused
     }
 
     /// Queues pre-encoded bytes that belong to no subscription (a MONITOR line) under

@@ -147,7 +147,10 @@ impl ChannelTable {
                     json_header: source.json_header(),
                     body: &body,
                 };
-                entry.subs.for_each(|sub| drops.push(sub, &d, limits));
+                let fanout = entry.subs.len();
+                entry
+                    .subs
+                    .for_each(|sub| drops.push(sub, &d, fanout, limits));
                 entry.subs.len()
             }
             None => 0,

@@ -71,15 +71,33 @@ pub struct Drops {
 }
 
 impl Drops {
-    /// Pushes `d`; counts it here if the outbox refused it.
-    pub(crate) fn push(&self, sub: &Outbox, d: &Delivery<'_>, limits: &Limits) {
-        if !sub.try_push_delivery(d, limits) {
-            let counter = match sub.closed() {
-                Some(crate::conn::outbox::CloseReason::OutputLimit) => &self.slow_consumer,
-                _ => &self.disconnecting,
-            };
-            counter.fetch_add(1, Relaxed);
+    /// Pushes `d` (one of `fanout` deliveries of a PUBLISH), or records it in the
+    /// publisher's open batch (`conn::wake_batch`); counts it here if the outbox refused
+    /// it.
+    pub(crate) fn push(&self, sub: &Arc<Outbox>, d: &Delivery<'_>, fanout: usize, limits: &Limits) {
+        use crate::conn::wake_batch::{defer, flush_open, Deferral};
+        match defer(sub, d, fanout) {
+            Deferral::Recorded => return,
+            Deferral::Full => {
+                flush_open(limits, self);
+                if defer(sub, d, fanout) == Deferral::Recorded {
+                    return;
+                }
+            }
+            Deferral::PushNow => {}
         }
+        if !sub.try_push_delivery(d, limits) {
+            self.count_refused(sub, 1);
+        }
+    }
+
+    /// Counts `n` deliveries `sub` refused, by why it is closed.
+    pub(crate) fn count_refused(&self, sub: &Outbox, n: u64) {
+        let counter = match sub.closed() {
+            Some(crate::conn::outbox::CloseReason::OutputLimit) => &self.slow_consumer,
+            _ => &self.disconnecting,
+        };
+        counter.fetch_add(n, Relaxed);
     }
 
     pub fn total(&self) -> u64 {
@@ -245,7 +263,10 @@ impl Registry {
                         json_header: &entry.json_header,
                         body: &body,
                     };
-                    entry.subs.for_each(|sub| self.drops.push(sub, &d, limits));
+                    let fanout = entry.subs.len();
+                    entry
+                        .subs
+                        .for_each(|sub| self.drops.push(sub, &d, fanout, limits));
                     n += entry.subs.len();
                 });
         }
