@@ -36,6 +36,9 @@ pub(crate) const ALL: &[&str] = &[
     "memory-idle-18k",
     "slow-subscriber",
     "latency-10k",
+    "rooms-1000x10",
+    "large-64k-100",
+    "large-1m-20",
 ];
 
 /// How a run is sized and where it points.
@@ -77,6 +80,9 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
         "memory-idle-18k" => memory_idle(cfg, 18_000).await,
         "slow-subscriber" => slow_subscriber(cfg).await,
         "latency-10k" => latency(cfg, 10_000.0, 100, PAYLOAD).await,
+        "rooms-1000x10" => rooms(cfg, 1000, 10, 100, PAYLOAD).await,
+        "large-64k-100" => fanout(cfg, 100, 64 * 1024).await,
+        "large-1m-20" => fanout(cfg, 20, 1024 * 1024).await,
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown scenario {name:?}; known: {}", ALL.join(",")),
@@ -87,6 +93,15 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
 /// Outstanding deliveries allowed (see `load`): about 5 MB of 64-byte messages, below the
 /// 8 MB pubsub soft limit even if it all queued for one subscriber.
 pub(crate) const WINDOW: u64 = 50_000;
+/// For large payloads the window is also bounded in bytes: at most this much outstanding
+/// per subscriber on average (half the 8 MB soft limit), and never less than one PUBLISH.
+const WINDOW_BYTES_PER_SUB: u64 = 4 * 1024 * 1024;
+
+/// The flow-control window of a run (see `load`).
+fn window(subs: usize, fanout: u64, payload_size: usize) -> u64 {
+    let by_bytes = subs as u64 * WINDOW_BYTES_PER_SUB / payload_size.max(1) as u64;
+    WINDOW.min(by_bytes).max(fanout)
+}
 /// Concurrent connection attempts while setting up.
 const CONNECT_CONCURRENCY: usize = 128;
 /// Read buffer of a subscriber that receives traffic.
@@ -160,7 +175,10 @@ async fn measure_with(
     fanout: u64,
     counted: Counted,
 ) -> io::Result<Report> {
-    let shared = Shared::new(fanout, WINDOW);
+    let shared = Shared::new(
+        fanout,
+        window(subs.len() + ws_subs.len(), fanout, payload_size),
+    );
     let stop = CancellationToken::new();
     let mut sub_set: JoinSet<SubStats> = JoinSet::new();
     for ws in ws_subs {
@@ -395,7 +413,8 @@ fn publishers(
             first: id as usize * channels.len() / n as usize,
             channels: channels.clone(),
             payload_size,
-            batch: 128,
+            // 128 PUBLISHes per write, fewer for large payloads (at most ~256 KiB).
+            batch: (256 * 1024 / payload_size.max(1)).clamp(1, 128),
             rate,
         })
         .collect()
@@ -465,6 +484,32 @@ async fn channels(
         None,
     );
     measure(cfg, subs, payload_size, pubs, 1, Counted::Deliveries).await
+}
+
+/// Chat rooms: `rooms` channels with `members` subscriber connections each (one room per
+/// connection), and `pubs` pipelined publishers going round-robin over the rooms from
+/// different starting points.
+async fn rooms(
+    cfg: &RunConfig,
+    rooms: usize,
+    members: usize,
+    pubs: u32,
+    payload_size: usize,
+) -> io::Result<Report> {
+    let groups: Vec<Vec<Vec<u8>>> = (0..rooms * members)
+        .map(|c| vec![format!("room.{}", c % rooms).into_bytes()])
+        .collect();
+    let subs = open_subscribers(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", SUB_BUF).await?;
+    let pubs = publishers(pubs, names("room.", 0..rooms), payload_size, None);
+    measure(
+        cfg,
+        subs,
+        payload_size,
+        pubs,
+        members as u64,
+        Counted::Deliveries,
+    )
+    .await
 }
 
 /// Four pipelined publishers to a channel nobody subscribes to.
