@@ -207,6 +207,16 @@ pub struct Delivery<'a> {
     pub body: &'a Body,
 }
 
+/// Wakes the connection a push returned a waker for: for data, once per batch of the
+/// publisher's commands (`wake_batch`); for closing, at once.
+fn wake_after_push(waker: Option<Waker>, open: bool) {
+    match waker {
+        Some(w) if open => super::wake_batch::wake(w),
+        Some(w) => w.wake(),
+        None => {}
+    }
+}
+
 /// Bytes one delivery takes in an outbox of format `wire`.
 fn wire_len(wire: Wire, header: &Bytes, json_header: &Bytes, body: &Body) -> u64 {
     match wire {
@@ -433,36 +443,17 @@ impl Outbox {
             if inner.closed.is_some() || inner.sealed {
                 return inner.closed.is_none();
             }
-            let (resp3, wire) = (inner.resp3, inner.wire);
-            match inner.held.as_mut() {
-                Some(held) => held.push(Held {
-                    source: d.source,
-                    key: d.key.clone(),
-                    header: d.header.clone(),
-                    json_header: d.json_header.clone(),
-                    body: d.body.clone(),
-                }),
-                None => inner
-                    .data
-                    .push(wire, resp3, d.header, d.json_header, d.body),
-            }
-            inner.queued += wire_len(wire, d.header, d.json_header, d.body);
-            waker = self.after_push(&mut inner, limits);
+            waker = self.queue_locked(&mut inner, d, limits);
             open = inner.closed.is_none();
         }
-        match waker {
-            // Data: one wake per batch of the publisher's commands (see wake_batch).
-            Some(w) if open => super::wake_batch::wake(w),
-            Some(w) => w.wake(),
-            None => {}
-        }
+        wake_after_push(waker, open);
         open
     }
 
     /// Queues the deliveries a publisher's batch made for this outbox, in order, under
     /// one lock (`wake_batch`): each is placed exactly as `try_push_delivery` would
     /// place it at this moment, with the limits checked after each. Returns how many
-    /// were refused because the outbox is (or became) closed.
+    /// were refused because the outbox is (or, by one of them, became) closed.
     pub fn try_push_deliveries<'a>(
         &self,
         ds: impl Iterator<Item = Delivery<'a>>,
@@ -481,32 +472,37 @@ impl Outbox {
                 if inner.sealed {
                     continue;
                 }
-                let (resp3, wire) = (inner.resp3, inner.wire);
-                match inner.held.as_mut() {
-                    Some(held) => held.push(Held {
-                        source: d.source,
-                        key: d.key.clone(),
-                        header: d.header.clone(),
-                        json_header: d.json_header.clone(),
-                        body: d.body.clone(),
-                    }),
-                    None => inner
-                        .data
-                        .push(wire, resp3, d.header, d.json_header, d.body),
-                }
-                inner.queued += wire_len(wire, d.header, d.json_header, d.body);
-                if let Some(w) = self.after_push(&mut inner, limits) {
+                if let Some(w) = self.queue_locked(&mut inner, &d, limits) {
                     waker = Some(w);
+                }
+                if inner.closed.is_some() {
+                    refused += 1;
                 }
             }
             open = inner.closed.is_none();
         }
-        match waker {
-            Some(w) if open => super::wake_batch::wake(w),
-            Some(w) => w.wake(),
-            None => {}
-        }
+        wake_after_push(waker, open);
         refused
+    }
+
+    /// Queues (or holds, while corked) one delivery on an open, unsealed outbox; the
+    /// waker to wake once the lock is released, if any (`after_push`).
+    fn queue_locked(&self, inner: &mut Inner, d: &Delivery<'_>, limits: &Limits) -> Option<Waker> {
+        let (resp3, wire) = (inner.resp3, inner.wire);
+        match inner.held.as_mut() {
+            Some(held) => held.push(Held {
+                source: d.source,
+                key: d.key.clone(),
+                header: d.header.clone(),
+                json_header: d.json_header.clone(),
+                body: d.body.clone(),
+            }),
+            None => inner
+                .data
+                .push(wire, resp3, d.header, d.json_header, d.body),
+        }
+        inner.queued += wire_len(wire, d.header, d.json_header, d.body);
+        self.after_push(inner, limits)
     }
 
     /// Queues pre-encoded bytes that belong to no subscription (a MONITOR line) under
@@ -524,11 +520,7 @@ impl Outbox {
             waker = self.after_push(&mut inner, limits);
             open = inner.closed.is_none();
         }
-        match waker {
-            Some(w) if open => super::wake_batch::wake(w),
-            Some(w) => w.wake(),
-            None => {}
-        }
+        wake_after_push(waker, open);
         open
     }
 
