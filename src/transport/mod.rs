@@ -154,6 +154,27 @@ impl Stream {
     }
 }
 
+/// `try_read_buf` for transports that read into an initialised slice (safe code cannot
+/// read into uninitialised memory): zero-fills at most `READ_MAX` of `buf`'s spare
+/// capacity, reads into it, and cuts it back to what was read. The cap matters: the
+/// connection reserves up to a whole large argument at once, and zero-filling all of it
+/// on every read would cost quadratic time for a 64 MiB bulk arriving 64 KiB at a time.
+fn read_into_spare(
+    buf: &mut BytesMut,
+    read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    const READ_MAX: usize = 64 * 1024;
+    let start = buf.len();
+    if buf.capacity() == start {
+        buf.reserve(16 * 1024);
+    }
+    let end = buf.capacity().min(start + READ_MAX);
+    buf.resize(end, 0);
+    let r = read(&mut buf[start..]);
+    buf.truncate(start + *r.as_ref().unwrap_or(&0));
+    r
+}
+
 impl AsRawFd for Stream {
     /// The descriptor CLIENT LIST prints as `fd=`.
     fn as_raw_fd(&self) -> RawFd {

@@ -109,17 +109,9 @@ where
         self.read.try_io(Interest::READABLE, |s| (&*s).read(buf))
     }
 
-    /// Like `try_read`, appending to `buf`'s spare capacity (zero-filled first: safe
-    /// code cannot read into uninitialised memory).
+    /// Like `try_read`, appending to `buf`'s spare capacity.
     pub fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        let start = buf.len();
-        if buf.capacity() == start {
-            buf.reserve(16 * 1024);
-        }
-        buf.resize(buf.capacity(), 0);
-        let r = self.try_read(&mut buf[start..]);
-        buf.truncate(start + *r.as_ref().unwrap_or(&0));
-        r
+        super::read_into_spare(buf, |spare| self.try_read(spare))
     }
 
     fn writer(&self) -> Option<&AsyncFd<S>> {

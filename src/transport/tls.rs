@@ -35,8 +35,6 @@ use tokio::net::TcpListener;
 
 /// Ciphertext rustls may hold unsent per connection (its default, 64 KiB).
 const BUFFER_LIMIT: usize = 64 * 1024;
-/// Most plaintext asked of rustls per `try_read_buf` (a TLS record is at most 16 KiB).
-const READ_MAX: usize = 64 * 1024;
 
 /// The current server configuration. CONFIG SET replaces it; a connection keeps the one
 /// it was accepted with.
@@ -384,15 +382,7 @@ impl TlsStream {
     }
 
     pub(super) fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        let start = buf.len();
-        if buf.capacity() == start {
-            buf.reserve(16 * 1024);
-        }
-        let end = buf.capacity().min(start + READ_MAX);
-        buf.resize(end, 0);
-        let r = self.try_read(&mut buf[start..]);
-        buf.truncate(start + *r.as_ref().unwrap_or(&0));
-        r
+        super::read_into_spare(buf, |spare| self.try_read(spare))
     }
 
     /// Handshake or alert records, or ciphertext of accepted plaintext, not yet written.
