@@ -114,7 +114,9 @@ async fn serve(loaded: Loaded) -> ExitCode {
         ]);
     }
     let shared = server.shared().clone();
-    server.run(shutdown_requested(stop_signals, shared, notify)).await;
+    server
+        .run(shutdown_requested(stop_signals, shared, notify))
+        .await;
     if let Some(path) = &pidfile {
         let _ = std::fs::remove_file(path);
     }

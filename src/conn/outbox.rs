@@ -978,4 +978,208 @@ mod tests {
         tokio::time::advance(std::time::Duration::from_millis(1100)).await;
         assert!(o.check_soft_limit(&l), "1.1 s is more than 1 s");
     }
+
+    /// One step of the model below: a subscriber's command step or a publisher's PUBLISH,
+    /// each atomic as in the server (the outbox's mutex; a PUBLISH holds the registry
+    /// shard lock across its lookup and push, and SUBSCRIBE / UNSUBSCRIBE change the
+    /// registry under that lock).
+    #[derive(Debug, Clone, Copy)]
+    enum Step {
+        /// SUBSCRIBE c: cork (rule 2), then the registry insert.
+        Subscribe,
+        /// Its reply, releasing what was held.
+        SubscribeReply,
+        /// HELLO 3's reply and protocol switch (rule 5).
+        Hello3,
+        /// UNSUBSCRIBE c: the registry removal (rule 4).
+        Unsubscribe,
+        UnsubscribeReply,
+        /// QUIT: sealed, then its reply (rule 6).
+        Quit,
+        /// The connection task takes what is queued (any time).
+        Take,
+        /// PUBLISH c m<i> from another connection.
+        Publish(u8),
+    }
+
+    /// Every interleaving of `a` and `b` that keeps each one's order.
+    fn interleavings(a: &[Step], b: &[Step]) -> Vec<Vec<Step>> {
+        if a.is_empty() || b.is_empty() {
+            return vec![[a, b].concat()];
+        }
+        let mut out = Vec::new();
+        for mut rest in interleavings(&a[1..], b) {
+            rest.insert(0, a[0]);
+            out.push(rest);
+        }
+        for mut rest in interleavings(a, &b[1..]) {
+            rest.insert(0, b[0]);
+            out.push(rest);
+        }
+        out
+    }
+
+    /// Runs one interleaving; returns the client's byte stream and, per message, whether
+    /// it was published while the registry held the subscription and how its protocol
+    /// should read (RESP3 after the HELLO 3 reply).
+    fn run_model(steps: &[Step]) -> (Vec<u8>, Vec<(u8, bool)>) {
+        let o = Outbox::new(1);
+        let l = limits(0, 0, 0);
+        let mut subscribed = false;
+        let mut stream = Vec::new();
+        let mut published = Vec::new();
+        let finish = |o: &Outbox, reply: &[u8], switch: Option<bool>, sub: bool| {
+            let mut r = BytesMut::from(reply);
+            o.finish_command(
+                &mut r,
+                &l,
+                Finish {
+                    switch_resp3: switch,
+                    pubsub: sub,
+                },
+                |_, _| sub,
+            );
+        };
+        for step in steps {
+            match *step {
+                Step::Subscribe => {
+                    o.cork(true);
+                    subscribed = true;
+                }
+                Step::SubscribeReply => finish(&o, b"+sub\r\n", None, true),
+                Step::Hello3 => finish(&o, b"+hello\r\n", Some(true), subscribed),
+                Step::Unsubscribe => subscribed = false,
+                Step::UnsubscribeReply => finish(&o, b"+unsub\r\n", None, false),
+                Step::Quit => {
+                    o.seal();
+                    finish(&o, b"+OK\r\n", None, subscribed);
+                }
+                Step::Take => stream.extend(drain(&o)),
+                Step::Publish(i) => {
+                    published.push((i, subscribed));
+                    if subscribed {
+                        let m = [b'm', b'0' + i];
+                        push(
+                            &o,
+                            b"*3\r\n$7\r\nmessage\r\n",
+                            &Body::new(b"c", &Bytes::copy_from_slice(&m)),
+                            &l,
+                        );
+                    }
+                }
+            }
+        }
+        stream.extend(drain(&o));
+        (stream, published)
+    }
+
+    /// Splits the stream into replies (`+...`) and messages (`m<i>` with their protocol).
+    fn tokens(mut s: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        while !s.is_empty() {
+            if s[0] == b'+' {
+                let end = s.windows(2).position(|w| w == b"\r\n").expect("reply line") + 2;
+                out.push(String::from_utf8_lossy(&s[1..end - 2]).into_owned());
+                s = &s[end..];
+                continue;
+            }
+            // *3 / >3, $7 message, $1 c, $2 m<i>
+            let frame = |first: u8, i: u8| {
+                let mut f = vec![first];
+                f.extend_from_slice(b"3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nm");
+                f.extend_from_slice(&[b'0' + i, b'\r', b'\n']);
+                f
+            };
+            let found = (0..10u8).find_map(|i| {
+                [(b'*', "2"), (b'>', "3")]
+                    .into_iter()
+                    .find_map(|(first, proto)| {
+                        let f = frame(first, i);
+                        s.starts_with(&f)
+                            .then(|| (f.len(), format!("m{i}/resp{proto}")))
+                    })
+            });
+            let (len, tok) = found
+                .unwrap_or_else(|| panic!("unparsable stream at {:?}", String::from_utf8_lossy(s)));
+            out.push(tok);
+            s = &s[len..];
+        }
+        out
+    }
+
+    /// Model check of the ordering rules over every interleaving of a subscriber's
+    /// SUBSCRIBE, HELLO 3, UNSUBSCRIBE (or QUIT) with three PUBLISHes, and with the
+    /// connection task taking output at every point. What each interleaving's client
+    /// must read is derived from the order of the steps, as Redis (one thread, one
+    /// command at a time) would produce it, and compared with the byte stream.
+    #[test]
+    fn every_interleaving_of_commands_and_publishes_keeps_the_ordering_rules() {
+        use Step::*;
+        let publisher = [Publish(1), Publish(2), Publish(3)];
+        let programs: [&[Step]; 2] = [
+            &[
+                Subscribe,
+                SubscribeReply,
+                Hello3,
+                Unsubscribe,
+                UnsubscribeReply,
+            ],
+            &[Subscribe, SubscribeReply, Take, Hello3, Take, Quit],
+        ];
+        let mut runs = 0;
+        for program in programs {
+            for steps in interleavings(program, &publisher) {
+                let (stream, _) = run_model(&steps);
+                let got = tokens(&stream);
+                // Redis's stream for the same order of effects: a message is delivered iff
+                // published while subscribed; it precedes the reply of the command
+                // running when it was published unless that command corked (SUBSCRIBE:
+                // held until after its reply); its protocol is the one in force when it
+                // is queued; nothing follows QUIT's reply.
+                let mut want: Vec<String> = Vec::new();
+                let mut held: Vec<u8> = Vec::new();
+                let (mut subscribed, mut corked, mut resp3, mut sealed) =
+                    (false, false, false, false);
+                let msg = |i: u8, resp3: bool| format!("m{i}/resp{}", if resp3 { 3 } else { 2 });
+                for step in &steps {
+                    match *step {
+                        Subscribe => {
+                            corked = true;
+                            subscribed = true;
+                        }
+                        SubscribeReply => {
+                            want.push("sub".into());
+                            corked = false;
+                            for i in held.drain(..) {
+                                want.push(msg(i, resp3));
+                            }
+                        }
+                        Hello3 => {
+                            want.push("hello".into());
+                            resp3 = true;
+                        }
+                        Unsubscribe => subscribed = false,
+                        UnsubscribeReply => want.push("unsub".into()),
+                        Quit => {
+                            sealed = true;
+                            want.push("OK".into());
+                        }
+                        Take => {}
+                        Publish(i) if subscribed && !sealed => {
+                            if corked {
+                                held.push(i);
+                            } else {
+                                want.push(msg(i, resp3));
+                            }
+                        }
+                        Publish(_) => {}
+                    }
+                }
+                assert_eq!(got, want, "steps {steps:?}");
+                runs += 1;
+            }
+        }
+        // 5 subscriber steps with 3 publishes: C(8,3) = 56; 6 with 3: C(9,3) = 84.
+        assert_eq!(runs, 56 + 84);
+    }
 }
