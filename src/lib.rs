@@ -34,6 +34,7 @@ pub mod error;
 pub mod fuzz;
 pub mod glob;
 pub mod logging;
+pub mod memtrim;
 pub mod registry;
 pub mod resp;
 pub mod server;

@@ -822,16 +822,17 @@ async fn rss_with_big_subscriber(kind: Kind) -> Rss {
 /// half a million subscriptions leaves. The requirement checked on both: what stays
 /// allocated afterwards is under half of what the subscriptions grew.
 ///
-/// Ignored: respub does not meet this yet (issue 11 stays open for it). Measured on glibc
-/// malloc, release build: 3.9 -> 177 MiB with 500,000 channels, still 101 MiB 20 s after
-/// the subscriber left (56-86% of the growth kept; the freed small blocks stay in
-/// malloc's heaps). redis-server 7.0.15 goes 12 -> 118 MiB and is back under half the
-/// growth after 8-12 s. Tried: jemalloc with its background purge thread passes this
-/// (48% left after 4 s) and mimalloc too, but jemalloc kept 105 MiB RSS after the
-/// fanout-100 bench where glibc keeps 7 MiB, and mimalloc cost 930 bytes more per idle
-/// connection; neither was kept. Run it with `cargo test --test exit_paths -- --ignored`.
-#[tokio::test]
-#[ignore = "respub keeps 56-86% of the RSS growth on glibc malloc; issue 11 is open for it"]
+/// Measured on glibc malloc, release build, before src/memtrim.rs: 3.9 -> 177 MiB with
+/// 500,000 channels, still 101 MiB 20 s after the subscriber left (56-86% of the growth
+/// kept; the freed small blocks stay in malloc's heaps), and this test was ignored.
+/// redis-server 7.0.15 goes 12 -> 118 MiB and is back under half the growth after 8-12 s.
+/// Tried then: jemalloc with its background purge thread passes this (48% left after 4 s)
+/// and mimalloc too, but jemalloc kept 105 MiB RSS after the fanout-100 bench where glibc
+/// keeps 7 MiB, and mimalloc cost 930 bytes more per idle connection; neither was kept.
+/// Now a teardown of 65,536 subscriptions or more is followed by `malloc_trim(0)` on a
+/// blocking thread: debug build 18 -> 236 MiB, back to +31% of the growth within 0.1 s
+/// (redis-server: +45% after 11 s in the same run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rss_returns_after_a_big_subscriber_leaves() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let respub = rss_with_big_subscriber(Kind::Respub).await;

@@ -632,6 +632,7 @@ impl Conn {
         if subs.total() > TEARDOWN_SLICE {
             self.stamp.release();
         }
+        let trim = subs.total() >= crate::memtrim::TRIM_AFTER_SUBSCRIPTIONS;
         self.client.outbox.close(CloseReason::Shutdown);
         let registry = &self.shared.registry;
         let lists = [
@@ -656,6 +657,9 @@ impl Conn {
                     Source::Shard => registry.unsubscribe(Namespace::Shard, &slice, id),
                 }
             }
+        }
+        if trim {
+            crate::memtrim::trim_soon();
         }
         self.finish_release();
     }
