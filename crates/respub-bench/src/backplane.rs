@@ -143,7 +143,7 @@ async fn ask(addr: SocketAddr, args: &[&[u8]]) -> io::Result<String> {
                 String::from_utf8_lossy(b).into_owned()
             }
             Item::Int(n) => n.to_string(),
-            Item::Nil => String::new(),
+            Item::Nil | Item::Aggregate => String::new(),
         };
         match &f {
             Frame::Scalar(i) => text(i),

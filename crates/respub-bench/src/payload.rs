@@ -30,7 +30,7 @@ pub(crate) struct Header {
 }
 
 /// Writes a padded payload of `size` bytes (at least `HEADER_LEN`) into `out`.
-pub(crate) fn write(out: &mut Vec<u8>, size: usize, header: Header) {
+pub(crate) fn write(out: &mut bytes::BytesMut, size: usize, header: Header) {
     let start = out.len();
     out.extend_from_slice(&header.publisher.to_le_bytes());
     out.extend_from_slice(&header.seq.to_le_bytes());
@@ -63,7 +63,7 @@ mod tests {
             seq: 1 << 40,
             sent_ns: 12345,
         };
-        let mut out = vec![b'x'];
+        let mut out = bytes::BytesMut::from(&b"x"[..]);
         write(&mut out, 64, h);
         assert_eq!(out.len(), 65);
         assert_eq!(read(&out[1..]), Some(h));

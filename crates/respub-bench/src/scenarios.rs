@@ -39,6 +39,10 @@ pub(crate) const ALL: &[&str] = &[
     "rooms-1000x10",
     "large-64k-100",
     "large-1m-20",
+    "fanout-100-resp3",
+    "fanout-1000-resp3",
+    "channels-10k-resp3",
+    "notify-18k",
 ];
 
 /// How a run is sized and where it points.
@@ -62,14 +66,18 @@ pub(crate) fn time_limit(cfg: &RunConfig) -> Duration {
 pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
     const PAYLOAD: usize = 64;
     match name {
-        "fanout-100" => fanout(cfg, 100, PAYLOAD).await,
-        "fanout-1000" => fanout(cfg, 1000, PAYLOAD).await,
+        "fanout-100" => fanout(cfg, 100, PAYLOAD, Proto::Resp2).await,
+        "fanout-1000" => fanout(cfg, 1000, PAYLOAD, Proto::Resp2).await,
+        "fanout-100-resp3" => fanout(cfg, 100, PAYLOAD, Proto::Resp3).await,
+        "fanout-1000-resp3" => fanout(cfg, 1000, PAYLOAD, Proto::Resp3).await,
         // Not in ALL (`compare` runs both servers; redis-server has no WebSocket): run
         // them with `run --ws-addr`, scripts/bench-ws.sh puts them beside RESP fan-out.
-        "fanout-10000" => fanout(cfg, 10_000, PAYLOAD).await,
+        "fanout-10000" => fanout(cfg, 10_000, PAYLOAD, Proto::Resp2).await,
         "ws-fanout-1000" => ws_fanout(cfg, 1000, PAYLOAD).await,
         "ws-fanout-10000" => ws_fanout(cfg, 10_000, PAYLOAD).await,
-        "channels-10k" => channels(cfg, 10_000, 200, PAYLOAD).await,
+        "channels-10k" => channels(cfg, 10_000, 200, PAYLOAD, Proto::Resp2).await,
+        "channels-10k-resp3" => channels(cfg, 10_000, 200, PAYLOAD, Proto::Resp3).await,
+        "notify-18k" => notifications(cfg, 18_000, 50_000.0, PAYLOAD).await,
         "publish-only" => publish_only(cfg, PAYLOAD).await,
         "patterns-0" => patterns(cfg, PatternShape::None, false, PAYLOAD).await,
         "patterns-prefix-10k" => patterns(cfg, PatternShape::Prefix, false, PAYLOAD).await,
@@ -81,8 +89,8 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
         "slow-subscriber" => slow_subscriber(cfg).await,
         "latency-10k" => latency(cfg, 10_000.0, 100, PAYLOAD).await,
         "rooms-1000x10" => rooms(cfg, 1000, 10, 100, PAYLOAD).await,
-        "large-64k-100" => fanout(cfg, 100, 64 * 1024).await,
-        "large-1m-20" => fanout(cfg, 20, 1024 * 1024).await,
+        "large-64k-100" => fanout(cfg, 100, 64 * 1024, Proto::Resp2).await,
+        "large-1m-20" => fanout(cfg, 20, 1024 * 1024, Proto::Resp2).await,
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown scenario {name:?}; known: {}", ALL.join(",")),
@@ -107,6 +115,13 @@ const CONNECT_CONCURRENCY: usize = 128;
 /// Read buffer of a subscriber that receives traffic.
 pub(crate) const SUB_BUF: usize = 64 * 1024;
 
+/// Which protocol a subscriber connection speaks: RESP2, or RESP3 after `HELLO 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proto {
+    Resp2,
+    Resp3,
+}
+
 /// Opens one connection per entry of `groups` and sends `verb` with that entry's names,
 /// waiting for every confirmation.
 pub(crate) async fn open_subscribers(
@@ -116,6 +131,18 @@ pub(crate) async fn open_subscribers(
     confirm: &'static [u8],
     buf_size: usize,
 ) -> io::Result<Vec<Conn>> {
+    open_subscribers_as(addr, groups, verb, confirm, buf_size, Proto::Resp2).await
+}
+
+/// `open_subscribers`, each connection first switched to `proto`.
+async fn open_subscribers_as(
+    addr: SocketAddr,
+    groups: Vec<Vec<Vec<u8>>>,
+    verb: &'static [u8],
+    confirm: &'static [u8],
+    buf_size: usize,
+    proto: Proto,
+) -> io::Result<Vec<Conn>> {
     let limit = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut set = JoinSet::new();
     for names in groups {
@@ -123,6 +150,9 @@ pub(crate) async fn open_subscribers(
         set.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore never closed");
             let mut conn = Conn::connect(addr, buf_size).await?;
+            if proto == Proto::Resp3 {
+                conn.hello3().await?;
+            }
             if !names.is_empty() {
                 conn.subscribe_like(verb, confirm, &names).await?;
             }
@@ -420,15 +450,21 @@ fn publishers(
         .collect()
 }
 
-/// One channel, `subs` subscriber connections, two pipelined publishers.
-async fn fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Result<Report> {
+/// One channel, `subs` subscriber connections speaking `proto`, two pipelined publishers.
+async fn fanout(
+    cfg: &RunConfig,
+    subs: usize,
+    payload_size: usize,
+    proto: Proto,
+) -> io::Result<Report> {
     let channel = b"bench.fanout".to_vec();
-    let conns = open_subscribers(
+    let conns = open_subscribers_as(
         cfg.addr,
         vec![vec![channel.clone()]; subs],
         b"SUBSCRIBE",
         b"subscribe",
         SUB_BUF,
+        proto,
     )
     .await?;
     let pubs = publishers(2, vec![channel], payload_size, None);
@@ -464,19 +500,21 @@ async fn ws_fanout(cfg: &RunConfig, subs: usize, payload_size: usize) -> io::Res
     .await
 }
 
-/// `channels` channels with one subscriber each, spread over `conns` connections; two
-/// publishers go round-robin over all channels from different starting points.
+/// `channels` channels with one subscriber each, spread over `conns` connections speaking
+/// `proto`; two publishers go round-robin over all channels from different starting points.
 async fn channels(
     cfg: &RunConfig,
     channels: usize,
     conns: usize,
     payload_size: usize,
+    proto: Proto,
 ) -> io::Result<Report> {
     let per_conn = channels / conns;
     let groups: Vec<Vec<Vec<u8>>> = (0..conns)
         .map(|c| names("bench.ch.", c * per_conn..(c + 1) * per_conn))
         .collect();
-    let subs = open_subscribers(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", SUB_BUF).await?;
+    let subs =
+        open_subscribers_as(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", SUB_BUF, proto).await?;
     let pubs = publishers(
         2,
         names("bench.ch.", 0..per_conn * conns),
@@ -510,6 +548,48 @@ async fn rooms(
         Counted::Deliveries,
     )
     .await
+}
+
+/// Per-user notifications ("500k users, 50k msg/s"): `users` connections each subscribed to
+/// its own `user:<id>:notifications`; four publishers paced at `rate` messages per second
+/// in all, each going through the users in its own random order. The work is fixed, so
+/// latency and server CPU are the comparison.
+async fn notifications(
+    cfg: &RunConfig,
+    users: usize,
+    rate: f64,
+    payload_size: usize,
+) -> io::Result<Report> {
+    const PUBLISHERS: u64 = 4;
+    let channel = |id: usize| format!("user:{id}:notifications").into_bytes();
+    let groups: Vec<Vec<Vec<u8>>> = (0..users).map(|id| vec![channel(id)]).collect();
+    let subs = open_subscribers(cfg.addr, groups, b"SUBSCRIBE", b"subscribe", 4096).await?;
+    let pubs = (0..PUBLISHERS)
+        .map(|id| {
+            let mut order: Vec<Vec<u8>> = (0..users).map(channel).collect();
+            shuffle(&mut order, 0x9E37_79B9_7F4A_7C15 ^ id);
+            PublisherSpec {
+                id: id as u32,
+                first: 0,
+                channels: Arc::new(order),
+                payload_size,
+                batch: 128,
+                rate: Some(rate / PUBLISHERS as f64),
+            }
+        })
+        .collect();
+    measure(cfg, subs, payload_size, pubs, 1, Counted::Deliveries).await
+}
+
+/// Fisher-Yates with a xorshift generator: a fixed, seedable order without a rand crate.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut x = seed | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
 }
 
 /// Four pipelined publishers to a channel nobody subscribes to.
@@ -737,7 +817,7 @@ async fn slow_subscriber(cfg: &RunConfig) -> io::Result<Report> {
     };
 
     // Sequential PUBLISH: each reply time is how long the server kept this publisher waiting.
-    let mut out = Vec::with_capacity(SIZE + 64);
+    let mut out = bytes::BytesMut::with_capacity(SIZE + 64);
     let mut stall = Histogram::default();
     let mut sent = 0u64;
     let mut last_count = None;
@@ -747,11 +827,7 @@ async fn slow_subscriber(cfg: &RunConfig) -> io::Result<Report> {
     while sent < messages && flood_start.elapsed() < flood_limit {
         tokio::time::sleep_until((flood_start + INTERVAL * sent as u32).into()).await;
         out.clear();
-        out.extend_from_slice(b"*3\r\n$7\r\nPUBLISH\r\n");
-        resp::encode_bulk(&mut out, &channel);
-        out.push(b'$');
-        resp::push_decimal(&mut out, SIZE as u64);
-        out.extend_from_slice(b"\r\n");
+        resp::encode_publish_head(&mut out, &channel, SIZE);
         payload::write(
             &mut out,
             SIZE,

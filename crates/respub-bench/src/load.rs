@@ -253,7 +253,7 @@ pub(crate) async fn publisher(
     shared: Arc<Shared>,
 ) -> io::Result<PubStats> {
     let mut stats = PubStats::default();
-    let mut out = Vec::with_capacity(spec.batch * (spec.payload_size + 64));
+    let mut out = bytes::BytesMut::with_capacity(spec.batch * (spec.payload_size + 64));
     let mut next_channel = spec.first;
     let mut seq = 0u64;
     // (replies still expected, write time) per batch in flight, oldest first.
@@ -283,11 +283,7 @@ pub(crate) async fn publisher(
                 seq += 1;
                 let channel = &spec.channels[next_channel];
                 next_channel = (next_channel + 1) % spec.channels.len();
-                out.extend_from_slice(b"*3\r\n$7\r\nPUBLISH\r\n");
-                resp::encode_bulk(&mut out, channel);
-                out.push(b'$');
-                resp::push_decimal(&mut out, spec.payload_size as u64);
-                out.extend_from_slice(b"\r\n");
+                resp::encode_publish_head(&mut out, channel, spec.payload_size);
                 payload::write(
                     &mut out,
                     spec.payload_size,

@@ -1,39 +1,28 @@
-//! A deliberately tiny RESP2 client codec: encodes commands as arrays of bulk strings and
-//! parses the reply shapes a pub/sub load generator meets (scalars, and flat arrays/pushes
-//! of scalars such as `message`/`pmessage`/`subscribe` frames). It is self-contained so the
-//! bench never depends on the server crate it measures.
+//! The bench's RESP: commands are encoded by the respub library's encoder (one RESP encoder
+//! in the project), and replies are parsed here, because the library decodes requests, not
+//! replies. The parser knows the shapes a pub/sub load generator meets: scalars, flat
+//! arrays/pushes of scalars (`message`, `pmessage`, `subscribe` frames, RESP2 or RESP3),
+//! and aggregates it only needs to step over (the map `HELLO 3` answers with).
+
+use bytes::BytesMut;
+use respub::resp::encode::{put_bulk, put_bulk_header};
+use respub::resp::{Encoder, Proto};
 
 /// Appends `*N $len arg ...` to `out`.
-pub(crate) fn encode_command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.push(b'*');
-    push_decimal(out, args.len() as u64);
-    out.extend_from_slice(b"\r\n");
+pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
+    Encoder::new(out, Proto::Resp2).array(args.len());
     for arg in args {
-        encode_bulk(out, arg);
+        put_bulk(out, arg);
     }
 }
 
-/// Appends one bulk string.
-pub(crate) fn encode_bulk(out: &mut Vec<u8>, arg: &[u8]) {
-    out.push(b'$');
-    push_decimal(out, arg.len() as u64);
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(arg);
-    out.extend_from_slice(b"\r\n");
-}
-
-pub(crate) fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+/// Appends `PUBLISH channel` and the header of a `payload_len`-byte bulk string; the caller
+/// appends the payload and its CRLF.
+pub(crate) fn encode_publish_head(out: &mut BytesMut, channel: &[u8], payload_len: usize) {
+    Encoder::new(out, Proto::Resp2).array(3);
+    put_bulk(out, b"PUBLISH");
+    put_bulk(out, channel);
+    put_bulk_header(out, payload_len);
 }
 
 /// One scalar element of a reply.
@@ -44,6 +33,8 @@ pub(crate) enum Item<'a> {
     Int(i64),
     Bulk(&'a [u8]),
     Nil,
+    /// A nested aggregate (or a top-level map or set) the bench steps over unread.
+    Aggregate,
 }
 
 /// Largest flat array the parser accepts; `pmessage` has 4 elements.
@@ -87,6 +78,9 @@ pub(crate) fn parse_frame(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, Pars
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
+    if first == b'%' || first == b'~' {
+        return Ok(skip_aggregate(buf, 0, 0)?.map(|next| (Frame::Scalar(Item::Aggregate), next)));
+    }
     if first == b'*' || first == b'>' {
         let Some((n, mut pos)) = parse_line_int(buf, 1)? else {
             return Ok(None);
@@ -111,6 +105,39 @@ pub(crate) fn parse_frame(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, Pars
         return Ok(Some((Frame::Array { len: n, items }, pos)));
     }
     Ok(parse_item(buf, 0)?.map(|(item, next)| (Frame::Scalar(item), next)))
+}
+
+/// Deepest aggregate nesting the parser steps over (HELLO 3's map holds an array).
+const MAX_DEPTH: usize = 8;
+
+/// Steps over the aggregate whose type byte is at `pos`: `*`/`>`/`~` hold N elements, `%`
+/// holds N key/value pairs. Returns the index after it, or `None` when incomplete.
+fn skip_aggregate(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, ParseError> {
+    if depth > MAX_DEPTH {
+        return Err(ParseError(
+            "aggregates nested deeper than the bench expects",
+        ));
+    }
+    let Some((n, mut at)) = parse_line_int(buf, pos + 1)? else {
+        return Ok(None);
+    };
+    let elements = if buf[pos] == b'%' {
+        n.max(0) * 2
+    } else {
+        n.max(0)
+    };
+    for _ in 0..elements {
+        let next = match buf.get(at) {
+            None => return Ok(None),
+            Some(b'*' | b'>' | b'~' | b'%') => skip_aggregate(buf, at, depth + 1)?,
+            Some(_) => parse_item(buf, at)?.map(|(_, next)| next),
+        };
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        at = next;
+    }
+    Ok(Some(at))
 }
 
 fn parse_item(buf: &[u8], pos: usize) -> Result<Option<(Item<'_>, usize)>, ParseError> {
@@ -157,7 +184,20 @@ fn parse_item(buf: &[u8], pos: usize) -> Result<Option<(Item<'_>, usize)>, Parse
             }
             Ok(Some((Item::Nil, pos + 3)))
         }
-        b'*' | b'>' | b'%' | b'~' => Err(ParseError("nested aggregate not supported")),
+        b'*' | b'>' | b'%' | b'~' => {
+            Ok(skip_aggregate(buf, pos, 1)?.map(|next| (Item::Aggregate, next)))
+        }
+        // RESP3 scalars the bench never inspects: boolean, double, big number.
+        b'#' | b',' | b'(' => {
+            let Some(cr) = memchr::memchr(b'\r', &buf[pos..]) else {
+                return Ok(None);
+            };
+            let end = pos + cr;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            Ok(Some((Item::Simple(&buf[pos + 1..end]), end + 2)))
+        }
         _ => Err(ParseError("unexpected type byte")),
     }
 }
@@ -205,9 +245,16 @@ mod tests {
 
     #[test]
     fn encode_publish_is_array_of_bulks() {
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         encode_command(&mut out, &[b"PUBLISH", b"ch", b"hello"]);
-        assert_eq!(out, b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+        assert_eq!(
+            &out[..],
+            b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        );
+        let mut head = BytesMut::new();
+        encode_publish_head(&mut head, b"ch", 5);
+        head.extend_from_slice(b"hello\r\n");
+        assert_eq!(head, out);
     }
 
     #[test]
@@ -252,6 +299,24 @@ mod tests {
             .unwrap();
         assert_eq!(frame.items()[1], Item::Nil);
         assert_eq!(frame.items()[2], Item::Int(0));
+    }
+
+    #[test]
+    fn parse_steps_over_the_hello_3_map_at_every_split_point() {
+        let buf = b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n\
+$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:5\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n+OK\r\n";
+        let map_len = buf.len() - 5;
+        for cut in 0..map_len {
+            assert_eq!(parse_frame(&buf[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        let (frame, used) = parse_frame(buf).unwrap().unwrap();
+        assert_eq!((frame, used), (Frame::Scalar(Item::Aggregate), map_len));
+        let push = b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n";
+        let (frame, _) = parse_frame(push).unwrap().unwrap();
+        assert_eq!(frame.items()[0], Item::Bulk(b"message"));
+        let deep = b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n";
+        assert!(parse_frame(deep).is_err());
     }
 
     #[test]

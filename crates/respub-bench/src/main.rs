@@ -2,8 +2,8 @@
 //! and a side-by-side comparison of respub against redis-server (issue: "Fan-out engine
 //! that beats Redis, and a benchmark that proves it side by side").
 //!
-//! It does not use the respub library: the bench has its own tiny RESP codec, so it builds
-//! and measures whatever server binary it is pointed at.
+//! It encodes commands with the respub library's RESP encoder and measures whatever server
+//! binary it is pointed at (respub, redis-server, or another respub build for an A/B).
 
 mod backplane;
 mod compare;

@@ -51,7 +51,7 @@ impl Conn {
     }
 
     pub(crate) async fn command(&mut self, args: &[&[u8]]) -> io::Result<()> {
-        let mut out = Vec::new();
+        let mut out = bytes::BytesMut::new();
         resp::encode_command(&mut out, args);
         self.send(&out).await
     }
@@ -125,6 +125,19 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// `HELLO 3`: switches the connection to RESP3, so deliveries arrive as `>` pushes.
+    pub(crate) async fn hello3(&mut self) -> io::Result<()> {
+        self.command(&[b"HELLO", b"3"]).await?;
+        let ok = self
+            .next_frame(|f| f == Frame::Scalar(Item::Aggregate))
+            .await?;
+        if ok {
+            Ok(())
+        } else {
+            Err(io::Error::other("HELLO 3 did not answer with a map"))
+        }
     }
 
     /// PING round trip; returns an error unless the reply is `+PONG`.
