@@ -27,9 +27,9 @@ pub(crate) struct CompareConfig {
 
 const NAMES: [&str; 2] = ["respub", "redis"];
 
-/// Runs everything and prints the tables. Servers are stopped on every path because each
-/// `ServerProcess` lives only inside `one_run`.
-pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
+/// Runs everything, prints the tables and returns the medians. Servers are stopped on every
+/// path because each `ServerProcess` lives only inside `one_run`.
+pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<Vec<Row>> {
     let workdir = std::env::temp_dir().join(format!("respub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&workdir)?;
     if cfg.tls {
@@ -120,7 +120,7 @@ pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<()> {
     } else {
         println!("server logs kept in {}", workdir.display());
     }
-    Ok(())
+    Ok(rows)
 }
 
 async fn one_run(

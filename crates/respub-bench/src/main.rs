@@ -8,6 +8,7 @@
 mod backplane;
 mod compare;
 mod conn;
+mod curves;
 mod histogram;
 mod load;
 mod payload;
@@ -36,6 +37,9 @@ usage:
                    [--duration S] [--warmup S] [--quick] [--tls] [--markdown FILE] [--threads N]
   respub-bench backplane [--respub PATH] [--nats PATH] [--redis PATH|none] [--subs N] [--rate R]
                    [--duration S] [--warmup S] [--quick] [--threads N]
+  respub-bench curves [--rounds N] [--respub PATH] [--redis PATH] [--duration S] [--warmup S]
+                   [--quick] [--json FILE] [--svg FILE] [--markdown FILE] [--threads N]
+  respub-bench plot --json FILE [--svg FILE] [--markdown FILE]
   respub-bench list
   respub-bench run ... --scenario ws-fanout-1000|ws-fanout-10000 --ws-addr 127.0.0.1:ADMIN_PORT
                    (respub only: WebSocket subscribers on the admin port; fanout-10000 is
@@ -48,6 +52,10 @@ compare  starts a fresh respub and redis-server per scenario run on free 127.0.0
          alternating which goes first, for N rounds (default 3; 1 with --quick), and prints
          medians side by side as text and markdown; --tls: every connection over TLS
          (certificates made with openssl; servers get --port 0 --tls-port P)
+curves   cost curves: `compare` over every point of three sweeps (subscribers per channel
+         1..10k, channels 1..100k, payload 16 B..1 MiB), medians written as JSON (default
+         curves.json), then drawn as SVG (curves.svg) and a markdown table (curves.md)
+plot     redraws the SVG and the markdown table from a `curves` JSON
 backplane  one respub against three respub nodes over a 3-server NATS cluster (issue
          10): subscribers on every node, the publisher on one; deliveries/s local and
          cross-node, latency p50/p99, CPU of every process. --subs per node (default 50),
@@ -203,55 +211,73 @@ fn real_main(args: &[String]) -> Result<(), String> {
                 "threads",
                 "tls",
             ])?;
-            let rounds = flags
-                .parsed::<usize>("rounds")?
-                .unwrap_or(if quick { 1 } else { 3 })
-                .clamp(1, 20);
-            let respub = match flags.get("respub") {
-                Some(p) => PathBuf::from(p),
-                None => std::env::current_exe()
-                    .map_err(|e| e.to_string())?
-                    .with_file_name("respub"),
-            };
-            let redis = PathBuf::from(flags.get("redis").unwrap_or("/usr/bin/redis-server"));
             let scenario_list: Vec<String> = match flags.get("scenarios") {
                 Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
                 None => scenarios::ALL.iter().map(|s| s.to_string()).collect(),
             };
             for s in &scenario_list {
-                if !scenarios::ALL.contains(&s.as_str()) {
+                if !scenarios::ALL.contains(&s.as_str()) && curves::Point::parse(s).is_none() {
                     return Err(format!(
                         "unknown scenario {s:?}; known: {}",
                         scenarios::ALL.join(",")
                     ));
                 }
             }
-            let cfg = CompareConfig {
-                respub,
-                redis,
-                rounds,
-                scenarios: scenario_list,
-                duration,
-                warmup,
-                markdown: flags.parsed("markdown")?,
-                tls: flags.has("tls"),
-            };
-            // Bound the whole comparison: every run has its own limit, so this only
-            // triggers if something is badly wrong.
-            let per_run = scenarios::time_limit(&RunConfig {
-                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-                probe: None,
-                duration,
-                warmup,
-                ws_addr: None,
-            }) + Duration::from_secs(25);
-            let overall = per_run * (2 * rounds * cfg.scenarios.len()) as u32;
+            let cfg = compare_config(&flags, scenario_list, duration, warmup)?;
+            let overall = compare_limit(&cfg);
             block_on(threads, async move {
                 tokio::time::timeout(overall, compare::compare(cfg))
                     .await
                     .map_err(|_| format!("compare did not finish within {overall:?}"))?
+                    .map(drop)
                     .map_err(|e| e.to_string())
             })
+        }
+        "curves" => {
+            flags.check_known(&[
+                "rounds", "respub", "redis", "duration", "warmup", "quick", "json", "svg",
+                "markdown", "threads",
+            ])?;
+            let json_path = PathBuf::from(flags.get("json").unwrap_or("curves.json"));
+            let svg_path = PathBuf::from(flags.get("svg").unwrap_or("curves.svg"));
+            let md_path = PathBuf::from(flags.get("markdown").unwrap_or("curves.md"));
+            let mut cfg = compare_config(&flags, curves::scenario_names(), duration, warmup)?;
+            // The comparison's own markdown would be the long per-metric table; the curves
+            // table is written below instead.
+            cfg.markdown = None;
+            let overall = compare_limit(&cfg);
+            let command = format!("respub-bench {}", args.join(" "));
+            let rounds = cfg.rounds;
+            block_on(threads, async move {
+                let rows = tokio::time::timeout(overall, compare::compare(cfg))
+                    .await
+                    .map_err(|_| format!("curves did not finish within {overall:?}"))?
+                    .map_err(|e| e.to_string())?;
+                let json = curves::to_json(&rows, &machine(), rounds, &command);
+                let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+                write_file(&json_path, &text)?;
+                write_file(&svg_path, &curves::svg(&json))?;
+                write_file(&md_path, &curves::markdown(&json))?;
+                Ok(())
+            })
+        }
+        "plot" => {
+            flags.check_known(&["json", "svg", "markdown"])?;
+            let json_path = flags
+                .get("json")
+                .ok_or_else(|| format!("plot needs --json\n{USAGE}"))?;
+            let text = std::fs::read_to_string(json_path)
+                .map_err(|e| format!("cannot read {json_path}: {e}"))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{json_path} is not curves JSON: {e}"))?;
+            write_file(
+                &PathBuf::from(flags.get("svg").unwrap_or("curves.svg")),
+                &curves::svg(&json),
+            )?;
+            write_file(
+                &PathBuf::from(flags.get("markdown").unwrap_or("curves.md")),
+                &curves::markdown(&json),
+            )
         }
         "backplane" => {
             flags.check_known(&[
@@ -295,8 +321,102 @@ fn real_main(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// The servers and rounds of `compare` and `curves`.
+fn compare_config(
+    flags: &Flags,
+    scenarios: Vec<String>,
+    duration: Duration,
+    warmup: Duration,
+) -> Result<CompareConfig, String> {
+    let rounds = flags
+        .parsed::<usize>("rounds")?
+        .unwrap_or(if flags.has("quick") { 1 } else { 3 })
+        .clamp(1, 20);
+    let respub = match flags.get("respub") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("respub"),
+    };
+    Ok(CompareConfig {
+        respub,
+        redis: PathBuf::from(flags.get("redis").unwrap_or("/usr/bin/redis-server")),
+        rounds,
+        scenarios,
+        duration,
+        warmup,
+        markdown: flags.parsed("markdown")?,
+        tls: flags.has("tls"),
+    })
+}
+
+/// Bounds a whole comparison: every run has its own limit, so this only triggers if
+/// something is badly wrong.
+fn compare_limit(cfg: &CompareConfig) -> Duration {
+    let per_run = scenarios::time_limit(&RunConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        probe: None,
+        duration: cfg.duration,
+        warmup: cfg.warmup,
+        ws_addr: None,
+    }) + Duration::from_secs(25);
+    per_run * (2 * cfg.rounds * cfg.scenarios.len()) as u32
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("written: {}", path.display());
+    Ok(())
+}
+
+/// What the numbers were measured on: CPU model, cores, kernel and the UTC date.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, m)| m.trim())
+        })
+        .unwrap_or("unknown CPU");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let (y, m, d) = civil_date(days);
+    format!(
+        "{model}, {cores} cores, Linux {}, {y:04}-{m:02}-{d:02}",
+        kernel.trim()
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// One multi-threaded runtime for everything; ctrl-c drops the work future, which drops
 /// (and so kills) any server the bench started and aborts every connection task.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_date_matches_known_days() {
+        assert_eq!(super::civil_date(0), (1970, 1, 1));
+        assert_eq!(super::civil_date(11_016), (2000, 2, 29));
+        assert_eq!(super::civil_date(20_788), (2026, 12, 1));
+    }
+}
+
 fn block_on(
     threads: usize,
     work: impl std::future::Future<Output = Result<(), String>>,

@@ -91,10 +91,33 @@ pub(crate) async fn run(name: &str, cfg: &RunConfig) -> io::Result<Report> {
         "rooms-1000x10" => rooms(cfg, 1000, 10, 100, PAYLOAD).await,
         "large-64k-100" => fanout(cfg, 100, 64 * 1024, Proto::Resp2).await,
         "large-1m-20" => fanout(cfg, 20, 1024 * 1024, Proto::Resp2).await,
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("unknown scenario {name:?}; known: {}", ALL.join(",")),
-        )),
+        _ => match crate::curves::Point::parse(name) {
+            Some(point) => run_curve_point(cfg, point).await,
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown scenario {name:?}; known: {}", ALL.join(",")),
+            )),
+        },
+    }
+}
+
+/// One point of a cost curve (`respub-bench curves`): 64-byte payloads and one channel
+/// unless the sweep varies that; two pipelined publishers, flow-controlled like the rest.
+async fn run_curve_point(cfg: &RunConfig, point: crate::curves::Point) -> io::Result<Report> {
+    use crate::curves::Sweep;
+    const PAYLOAD: usize = 64;
+    match point.sweep {
+        Sweep::Subscribers => fanout(cfg, point.x, PAYLOAD, Proto::Resp2).await,
+        Sweep::Channels => channels(cfg, point.x, point.x.min(200), PAYLOAD, Proto::Resp2).await,
+        Sweep::Payload => {
+            fanout(
+                cfg,
+                crate::curves::PAYLOAD_SUBSCRIBERS,
+                point.x,
+                Proto::Resp2,
+            )
+            .await
+        }
     }
 }
 
