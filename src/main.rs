@@ -51,6 +51,8 @@ fn main() -> ExitCode {
     for w in &loaded.warnings {
         warn!("{w}");
     }
+    // Before any worker thread (and its heap) exists.
+    respub::memtrim::keep_freed_memory();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if loaded.config.worker_threads > 0 {
         builder.worker_threads(loaded.config.worker_threads);

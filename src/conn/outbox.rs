@@ -268,6 +268,14 @@ pub struct Outbox {
     over_soft: AtomicBool,
 }
 
+/// Smallest and largest allocation of the tail buffer. A full tail is never grown (which
+/// would copy everything in it, and for big buffers fault in fresh pages every time): it
+/// is frozen into `segments` and a new one, twice as large up to `TAIL_MAX`, takes over.
+/// `TAIL_MAX` stays below glibc's mmap threshold (128 KiB), so chunks are reused from the
+/// heap rather than mapped and unmapped per write.
+const TAIL_MIN: usize = 4096;
+const TAIL_MAX: usize = 64 * 1024;
+
 #[derive(Debug, Default)]
 struct Chunks {
     segments: VecDeque<Bytes>,
@@ -280,8 +288,15 @@ impl Chunks {
     }
 
     fn copy(&mut self, header: &[u8], resp3: bool, body: &[u8]) {
-        if self.tail.capacity() - self.tail.len() < header.len() + body.len() {
-            self.tail.reserve((header.len() + body.len()).max(4096));
+        let needed = header.len() + body.len();
+        if self.tail.capacity() - self.tail.len() < needed {
+            let next = (self.tail.capacity() * 2)
+                .clamp(TAIL_MIN, TAIL_MAX)
+                .max(needed);
+            let full = std::mem::replace(&mut self.tail, BytesMut::with_capacity(next));
+            if !full.is_empty() {
+                self.segments.push_back(full.freeze());
+            }
         }
         let start = self.tail.len();
         self.tail.extend_from_slice(header);
