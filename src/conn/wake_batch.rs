@@ -163,52 +163,78 @@ pub enum Deferral {
 /// has anything recorded, everything after it for that outbox is recorded too, which
 /// keeps the batch in publish order.
 pub fn defer(sub: &Arc<Outbox>, d: &Delivery<'_>, fanout: usize) -> Deferral {
+    STATE.with(|s| decide(&mut s.borrow_mut(), sub, d, fanout))
+}
+
+/// `defer` for each subscriber `subs` yields, under one borrow of the thread's state
+/// for the whole run: it stops at the first subscriber whose delivery is not recorded
+/// and returns it with the reason, or returns `None` when `subs` is exhausted. `left`
+/// counts the subscribers not yet taken from `subs`. One thread-local access per
+/// PUBLISH instead of one per delivery (a tenth of the server's CPU on one-channel
+/// fan-out, by perf).
+pub fn defer_run<'s>(
+    subs: &mut impl Iterator<Item = &'s Arc<Outbox>>,
+    left: &mut usize,
+    d: &Delivery<'_>,
+    fanout: usize,
+) -> Option<(&'s Arc<Outbox>, Deferral)> {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if !s.open || (fanout < 2 && s.subs.is_empty()) || sub.id() == s.owner {
+        for sub in subs {
+            *left = left.saturating_sub(1);
+            match decide(&mut s, sub, d, fanout) {
+                Deferral::Recorded => {}
+                other => return Some((sub, other)),
+            }
+        }
+        None
+    })
+}
+
+fn decide(s: &mut State, sub: &Arc<Outbox>, d: &Delivery<'_>, fanout: usize) -> Deferral {
+    if !s.open || (fanout < 2 && s.subs.is_empty()) || sub.id() == s.owner {
+        return Deferral::PushNow;
+    }
+    if s.deferred >= MAX_DEFERRED {
+        return Deferral::Full;
+    }
+    let addr = Arc::as_ptr(sub) as usize;
+    match s.index.get(&addr) {
+        None if fanout < 2 => return Deferral::PushNow,
+        None => {
+            s.index.insert(addr, NOT_DEFERRED);
             return Deferral::PushNow;
         }
-        if s.deferred >= MAX_DEFERRED {
-            return Deferral::Full;
-        }
-        let addr = Arc::as_ptr(sub) as usize;
-        match s.index.get(&addr) {
-            None if fanout < 2 => return Deferral::PushNow,
-            None => {
-                s.index.insert(addr, NOT_DEFERRED);
-                return Deferral::PushNow;
-            }
-            Some(&NOT_DEFERRED) if fanout < 2 => return Deferral::PushNow,
-            Some(_) => {}
-        }
-        let id = (
-            d.body.identity(),
-            d.header.as_ptr() as usize,
-            d.key.as_ptr() as usize,
-        );
-        if s.last != Some(id) {
-            s.msgs.push(Msg {
-                source: d.source,
-                key: d.key.clone(),
-                header: d.header.clone(),
-                json_header: d.json_header.clone(),
-                body: d.body.clone(),
-            });
-            s.last = Some(id);
-        }
-        let msg = (s.msgs.len() - 1) as u32;
-        let State {
-            subs, index, spare, ..
-        } = &mut *s;
-        let slot = index.get_mut(&addr).expect("seen above");
-        if *slot == NOT_DEFERRED {
-            subs.push((sub.clone(), spare.pop().unwrap_or_default()));
-            *slot = subs.len() - 1;
-        }
-        subs[*slot].1.push(msg);
-        s.deferred += 1;
-        Deferral::Recorded
-    })
+        Some(&NOT_DEFERRED) if fanout < 2 => return Deferral::PushNow,
+        Some(_) => {}
+    }
+    let id = (
+        d.body.identity(),
+        d.header.as_ptr() as usize,
+        d.key.as_ptr() as usize,
+    );
+    if s.last != Some(id) {
+        s.msgs.push(Msg {
+            source: d.source,
+            key: d.key.clone(),
+            header: d.header.clone(),
+            json_header: d.json_header.clone(),
+            body: d.body.clone(),
+        });
+        s.last = Some(id);
+    }
+    let msg = (s.msgs.len() - 1) as u32;
+    let State {
+        subs, index, spare, ..
+    } = s;
+    let slot = index.get_mut(&addr).expect("seen above");
+    if *slot == NOT_DEFERRED {
+        subs.push((sub.clone(), spare.pop().unwrap_or_default()));
+        *slot = subs.len() - 1;
+    }
+    subs[*slot].1.push(msg);
+    s.deferred += 1;
+    Deferral::Recorded
 }
 
 /// Pushes what the open batch (if any) recorded; refusals are counted in `drops`.
@@ -345,9 +371,7 @@ mod tests {
             json_header: Source::Channel.json_header(),
             body: &body,
         };
-        for sub in subs {
-            drops.push(sub, &d, subs.len(), l);
-        }
+        drops.push_all(subs.iter().copied(), subs.len(), &d, l);
     }
 
     #[test]

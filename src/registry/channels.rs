@@ -147,10 +147,7 @@ impl ChannelTable {
                     json_header: source.json_header(),
                     body: &body,
                 };
-                let fanout = entry.subs.len();
-                entry
-                    .subs
-                    .for_each(|sub| drops.push(sub, &d, fanout, limits));
+                drops.push_all(entry.subs.iter(), entry.subs.len(), &d, limits);
                 entry.subs.len()
             }
             None => 0,

@@ -71,23 +71,32 @@ pub struct Drops {
 }
 
 impl Drops {
-    /// Pushes `d` (one of `fanout` deliveries of a PUBLISH), or records it in the
-    /// publisher's open batch (`conn::wake_batch`); counts it here if the outbox refused
-    /// it.
-    pub(crate) fn push(&self, sub: &Arc<Outbox>, d: &Delivery<'_>, fanout: usize, limits: &Limits) {
-        use crate::conn::wake_batch::{defer, flush_open, Deferral};
-        match defer(sub, d, fanout) {
-            Deferral::Recorded => return,
-            Deferral::Full => {
+    /// Pushes `d` to each of `subs` (the `fanout` deliveries of one PUBLISH to one
+    /// channel or pattern), or records it in the publisher's open batch
+    /// (`conn::wake_batch`) under one access to it; counts here what an outbox refused.
+    pub(crate) fn push_all<'s>(
+        &self,
+        subs: impl Iterator<Item = &'s Arc<Outbox>>,
+        fanout: usize,
+        d: &Delivery<'_>,
+        limits: &Limits,
+    ) {
+        use crate::conn::wake_batch::{defer, defer_run, flush_open, Deferral};
+        let mut rest = subs;
+        let mut left = fanout;
+        while left > 0 {
+            let Some((sub, why)) = defer_run(&mut rest, &mut left, d, fanout) else {
+                break;
+            };
+            if why == Deferral::Full {
                 flush_open(limits, self);
                 if defer(sub, d, fanout) == Deferral::Recorded {
-                    return;
+                    continue;
                 }
             }
-            Deferral::PushNow => {}
-        }
-        if !sub.try_push_delivery(d, limits) {
-            self.count_refused(sub, 1);
+            if !sub.try_push_delivery(d, limits) {
+                self.count_refused(sub, 1);
+            }
         }
     }
 
@@ -263,10 +272,8 @@ impl Registry {
                         json_header: &entry.json_header,
                         body: &body,
                     };
-                    let fanout = entry.subs.len();
-                    entry
-                        .subs
-                        .for_each(|sub| self.drops.push(sub, &d, fanout, limits));
+                    let subs = &entry.subs;
+                    self.drops.push_all(subs.iter(), subs.len(), &d, limits);
                     n += entry.subs.len();
                 });
         }

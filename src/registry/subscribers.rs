@@ -67,6 +67,16 @@ impl Subscribers {
         matches!(self, Subscribers::Empty)
     }
 
+    /// Every subscriber.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Outbox>> {
+        let (one, many) = match self {
+            Subscribers::Empty => (None, None),
+            Subscribers::One(_, sub) => (Some(sub), None),
+            Subscribers::Many(table) => (None, Some(table.values())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
     /// Calls `f` for every subscriber.
     pub fn for_each(&self, mut f: impl FnMut(&Arc<Outbox>)) {
         match self {

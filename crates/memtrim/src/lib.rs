@@ -51,7 +51,7 @@ mod tests {
         assert!(super::set_trim_threshold(32 * 1024 * 1024));
         // A big free block below a live one: only an explicit trim can hand it back.
         let big = vec![1u8; 8 * 1024 * 1024];
-        let live = vec![2u8; 64];
+        let live = Box::new([2u8; 64]);
         drop(big);
         let _ = super::trim();
         assert_eq!(live[0], 2);

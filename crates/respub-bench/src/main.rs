@@ -407,16 +407,6 @@ fn civil_date(days: i64) -> (i64, u32, u32) {
 
 /// One multi-threaded runtime for everything; ctrl-c drops the work future, which drops
 /// (and so kills) any server the bench started and aborts every connection task.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_date_matches_known_days() {
-        assert_eq!(super::civil_date(0), (1970, 1, 1));
-        assert_eq!(super::civil_date(11_016), (2000, 2, 29));
-        assert_eq!(super::civil_date(20_788), (2026, 12, 1));
-    }
-}
-
 fn block_on(
     threads: usize,
     work: impl std::future::Future<Output = Result<(), String>>,
@@ -443,4 +433,14 @@ fn block_on(
     // Do not wait for stuck tasks: every server guard has already been dropped.
     rt.shutdown_timeout(Duration::from_secs(2));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_date_matches_known_days() {
+        assert_eq!(super::civil_date(0), (1970, 1, 1));
+        assert_eq!(super::civil_date(11_016), (2000, 2, 29));
+        assert_eq!(super::civil_date(20_788), (2026, 12, 1));
+    }
 }
