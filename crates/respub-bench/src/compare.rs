@@ -101,6 +101,13 @@ pub(crate) async fn compare(cfg: CompareConfig) -> io::Result<Vec<Row>> {
     );
     println!("{text}");
     println!("{md}");
+    let targets = crate::targets::markdown(&rows);
+    let mut md = md;
+    if !targets.is_empty() {
+        println!("issue 13 targets, from these medians:\n\n{targets}");
+        md.push_str("\n### Issue 13 targets, from these medians\n\n");
+        md.push_str(&targets);
+    }
     if let Some(path) = &cfg.markdown {
         std::fs::write(path, &md)?;
         println!("markdown written to {}", path.display());

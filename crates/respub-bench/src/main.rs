@@ -17,6 +17,7 @@ mod report;
 mod resp;
 mod scenarios;
 mod server;
+mod targets;
 mod tls;
 mod ws;
 

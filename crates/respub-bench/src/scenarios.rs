@@ -480,17 +480,30 @@ async fn fanout(
     payload_size: usize,
     proto: Proto,
 ) -> io::Result<Report> {
-    let channel = b"bench.fanout".to_vec();
+    one_channel(cfg, b"bench.fanout", subs, proto, 2, payload_size, None).await
+}
+
+/// `subs` connections speaking `proto` on one channel, `pubs` publishers to it, paced at
+/// `rate` messages per second each or unlimited.
+async fn one_channel(
+    cfg: &RunConfig,
+    channel: &[u8],
+    subs: usize,
+    proto: Proto,
+    pubs: u32,
+    payload_size: usize,
+    rate: Option<f64>,
+) -> io::Result<Report> {
     let conns = open_subscribers_as(
         cfg.addr,
-        vec![vec![channel.clone()]; subs],
+        vec![vec![channel.to_vec()]; subs],
         b"SUBSCRIBE",
         b"subscribe",
         SUB_BUF,
         proto,
     )
     .await?;
-    let pubs = publishers(2, vec![channel], payload_size, None);
+    let pubs = publishers(pubs, vec![channel.to_vec()], payload_size, rate);
     measure(
         cfg,
         conns,
@@ -687,30 +700,21 @@ async fn patterns(
     measure(cfg, subs, payload_size, pubs, 0, Counted::Publishes).await
 }
 
-/// 100 subscribers of one channel, one publisher paced at `rate` messages per second.
+/// `subs` subscribers of one channel, one publisher paced at `rate` messages per second.
 async fn latency(
     cfg: &RunConfig,
     rate: f64,
     subs: usize,
     payload_size: usize,
 ) -> io::Result<Report> {
-    let channel = b"bench.latency".to_vec();
-    let conns = open_subscribers(
-        cfg.addr,
-        vec![vec![channel.clone()]; subs],
-        b"SUBSCRIBE",
-        b"subscribe",
-        SUB_BUF,
-    )
-    .await?;
-    let pubs = publishers(1, vec![channel], payload_size, Some(rate));
-    measure(
+    one_channel(
         cfg,
-        conns,
+        b"bench.latency",
+        subs,
+        Proto::Resp2,
+        1,
         payload_size,
-        pubs,
-        subs as u64,
-        Counted::Deliveries,
+        Some(rate),
     )
     .await
 }
