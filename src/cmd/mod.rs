@@ -39,6 +39,13 @@ pub struct Out {
     pub buf: BytesMut,
     scratch: BytesMut,
     silenced: bool,
+    /// PUBLISH statistics of this read batch not yet added to the shared counters
+    /// (`Stats::gather`); the connection flushes them when the batch ends.
+    pub pending: crate::stats::commands::Pending,
+    /// When the previous command of this read batch ended: the next one starts then, so
+    /// a pipeline pays one clock read per command. The connection clears it when a
+    /// batch starts.
+    pub clock: Option<std::time::Instant>,
 }
 
 /// Everything a command may touch.
@@ -238,20 +245,34 @@ fn reject(ctx: &mut Ctx<'_>, e: &CmdError, is_exec: bool) {
 }
 
 /// Runs the handler, timed for INFO commandstats / latencystats, SLOWLOG and the
-/// latency monitor: two clock reads and a few Relaxed adds into the command's own slot
-/// (`stats::commands`), no lock unless the slow log takes the command.
+/// latency monitor: one clock read (the previous command's end is this one's start, see
+/// `Out::clock`) and a few Relaxed adds into the command's own slot
+/// (`stats::commands`), no lock unless the slow log takes the command. PUBLISH and
+/// SPUBLISH, the commands that come in long pipelines from many connections at once,
+/// are counted into the connection's `Out::pending` and added once per read batch;
+/// any other command adds what is pending first, so whatever it reads (INFO) is exact.
 fn execute(ctx: &mut Ctx<'_>, spec: &'static Spec, args: &[Bytes]) {
-    let started = std::time::Instant::now();
+    let gathered = matches!(spec.name, "publish" | "spublish");
+    if !gathered {
+        ctx.shared.stats.flush(&mut ctx.out.pending);
+    }
+    let started = ctx.out.clock.take().unwrap_or_else(std::time::Instant::now);
     let result = (spec.handler)(ctx, args);
     let failed = result.is_err();
     if let Err(e) = result {
         ctx.error(&e);
     }
-    let took = started.elapsed();
-    ctx.shared
-        .stats
-        .per_command
-        .record(table::slot(spec), took, failed);
+    let ended = std::time::Instant::now();
+    ctx.out.clock = Some(ended);
+    let took = ended.saturating_duration_since(started);
+    let slot = table::slot(spec);
+    if gathered {
+        ctx.shared
+            .stats
+            .gather(&mut ctx.out.pending, slot, took, failed);
+    } else {
+        ctx.shared.stats.per_command.record(slot, took, failed);
+    }
     slowlog::observe(ctx, spec, args, took.as_micros() as u64);
 }
 

@@ -5,7 +5,6 @@ use super::Ctx;
 use crate::error::CmdError;
 use crate::registry::Namespace;
 use bytes::Bytes;
-use std::sync::atomic::Ordering::Relaxed;
 
 /// A subscriber's own deliveries follow its reply (Redis 7.2+, outbox rule 3).
 fn cork_if_subscribed(ctx: &mut Ctx<'_>) {
@@ -23,11 +22,11 @@ pub fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     // Local first: the other nodes get it through a queue PUBLISH never waits on.
     let (n, remote) = ctx.shared.publish(Namespace::Channel, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
-    // Two Relaxed adds per PUBLISH for /metrics; drops are counted by the registry, and
-    // delivered = sum of local counts - drops at scrape time (a reply may also hold
+    // Counted for /metrics once per read batch (`Stats::gather`); drops are counted by
+    // the registry, and delivered = sum of local counts - drops at scrape time (a reply may also hold
     // other nodes' receivers with `backplane-publish-count cluster`; they are not ours).
-    ctx.shared.stats.published.fetch_add(1, Relaxed);
-    ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
+    ctx.out.pending.published += 1;
+    ctx.out.pending.delivered += n as u64;
     ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }
@@ -40,8 +39,8 @@ pub fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<(), CmdError> {
     cork_if_subscribed(ctx);
     let (n, remote) = ctx.shared.publish(Namespace::Shard, &args[1], &args[2]);
     ctx.session.deliveries += n as u64;
-    ctx.shared.stats.spublished.fetch_add(1, Relaxed);
-    ctx.shared.stats.delivered.fetch_add(n as u64, Relaxed);
+    ctx.out.pending.spublished += 1;
+    ctx.out.pending.delivered += n as u64;
     ctx.reply().int((n as u64 + remote) as i64);
     Ok(())
 }

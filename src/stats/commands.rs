@@ -32,6 +32,58 @@ pub struct CommandReading {
     pub latency: Snapshot,
 }
 
+/// Calls of one command gathered by a connection during one read batch and added to the
+/// shared counters at once (`Stats::gather`): PUBLISH pipelines from several connections
+/// on both workers otherwise bump the same few counters (calls, time, a latency bucket,
+/// published, delivered) and their cache lines move between the cores on every call.
+#[derive(Debug, Default)]
+pub struct Pending {
+    slot: Option<usize>,
+    calls: u64,
+    nanos: u64,
+    failed: u64,
+    /// (latency bucket, calls) for the first few buckets seen; more flush early.
+    buckets: [(usize, u64); PENDING_BUCKETS],
+    used: usize,
+    /// PUBLISH / SPUBLISH calls and their deliveries (`Stats::published` and friends).
+    pub published: u64,
+    pub spublished: u64,
+    pub delivered: u64,
+}
+
+const PENDING_BUCKETS: usize = 4;
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.slot.is_none() && self.published + self.spublished + self.delivered == 0
+    }
+
+    pub fn slot(&self) -> Option<usize> {
+        self.slot
+    }
+
+    /// Counts a call of `slot` (which must be this one's, or none yet); false, having
+    /// counted nothing, when its latency bucket does not fit: flush and count again.
+    pub(super) fn count(&mut self, slot: usize, nanos: u64, failed: bool, tracking: bool) -> bool {
+        if tracking {
+            let bucket = super::histogram::index(nanos);
+            match self.buckets[..self.used].iter_mut().find(|b| b.0 == bucket) {
+                Some(b) => b.1 += 1,
+                None if self.used < PENDING_BUCKETS => {
+                    self.buckets[self.used] = (bucket, 1);
+                    self.used += 1;
+                }
+                None => return false,
+            }
+        }
+        self.slot = Some(slot);
+        self.calls += 1;
+        self.nanos += nanos;
+        self.failed += u64::from(failed);
+        true
+    }
+}
+
 #[derive(Debug)]
 pub struct CommandStats {
     names: Vec<&'static str>,
@@ -63,6 +115,21 @@ impl CommandStats {
         }
         if self.tracking.load(Relaxed) {
             s.latency.record(nanos);
+        }
+    }
+
+    /// Adds what a connection gathered for `slot` (`Pending`).
+    pub(super) fn add(&self, p: &Pending) {
+        let Some(s) = p.slot.and_then(|slot| self.slots.get(slot)) else {
+            return;
+        };
+        s.calls.fetch_add(p.calls, Relaxed);
+        s.nanos.fetch_add(p.nanos, Relaxed);
+        if p.failed > 0 {
+            s.failed.fetch_add(p.failed, Relaxed);
+        }
+        for &(bucket, count) in &p.buckets[..p.used] {
+            s.latency.add(bucket, count);
         }
     }
 

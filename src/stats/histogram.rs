@@ -18,7 +18,7 @@ const MAX_EXP: u32 = 36;
 pub const BUCKETS: usize = SUB + (MAX_EXP as usize - SUB_BITS as usize + 1) * SUB;
 
 /// Bucket index of `v` nanoseconds.
-fn index(v: u64) -> usize {
+pub fn index(v: u64) -> usize {
     if v < SUB as u64 {
         return v as usize;
     }
@@ -65,6 +65,13 @@ impl Default for Histogram {
 impl Histogram {
     pub fn record(&self, nanos: u64) {
         self.buckets[index(nanos)].fetch_add(1, Relaxed);
+    }
+
+    /// `count` values that fell in bucket `bucket` (`index`).
+    pub fn add(&self, bucket: usize, count: u64) {
+        if let Some(b) = self.buckets.get(bucket) {
+            b.fetch_add(count, Relaxed);
+        }
     }
 
     pub fn reset(&self) {

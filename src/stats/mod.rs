@@ -85,6 +85,45 @@ impl Stats {
         self.per_command.tracking.store(c.latency_tracking, Relaxed);
     }
 
+    /// Counts one call of command `slot` into the connection's `pending` instead of the
+    /// shared counters (`commands::Pending`); `flush` adds it. A call of another
+    /// command flushes first, so one `Pending` holds one command's calls.
+    pub fn gather(
+        &self,
+        pending: &mut commands::Pending,
+        slot: usize,
+        took: std::time::Duration,
+        failed: bool,
+    ) {
+        if pending.slot() != Some(slot) {
+            self.flush(pending);
+        }
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let tracking = self.per_command.tracking.load(Relaxed);
+        if !pending.count(slot, nanos, failed, tracking) {
+            self.flush(pending);
+            pending.count(slot, nanos, failed, tracking);
+        }
+    }
+
+    /// Adds a connection's gathered counts to the shared ones.
+    pub fn flush(&self, pending: &mut commands::Pending) {
+        if pending.is_empty() {
+            return;
+        }
+        self.per_command.add(pending);
+        for (counter, n) in [
+            (&self.published, pending.published),
+            (&self.spublished, pending.spublished),
+            (&self.delivered, pending.delivered),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+        *pending = commands::Pending::default();
+    }
+
     /// One error reply: the total and its code (INFO errorstats).
     pub fn record_error(&self, text: &[u8]) {
         self.error_replies.fetch_add(1, Relaxed);
