@@ -142,10 +142,14 @@ pub(crate) fn markdown(json: &Value) -> String {
         xs.sort_by(f64::total_cmp);
         xs.dedup();
         for x in xs {
+            let label = if sweep == Sweep::Payload {
+                bytes(x)
+            } else {
+                si(x)
+            };
             let _ = writeln!(
                 md,
-                "| {title} | {} | {} | {} | {} | {} | {} | {} |",
-                si(x),
+                "| {title} | {label} | {} | {} | {} | {} | {} | {} |",
                 num(at(&a, x), 0),
                 num(at(&b, x), 0),
                 ratio(at(&a, x), at(&b, x)),
@@ -156,6 +160,16 @@ pub(crate) fn markdown(json: &Value) -> String {
         }
     }
     md
+}
+
+/// A payload size in binary units: 16 B, 4 KiB, 1 MiB.
+fn bytes(v: f64) -> String {
+    let v = v as u64;
+    match v {
+        v if v >= 1 << 20 && v % (1 << 20) == 0 => format!("{} MiB", v >> 20),
+        v if v >= 1 << 10 && v % (1 << 10) == 0 => format!("{} KiB", v >> 10),
+        v => format!("{v} B"),
+    }
 }
 
 /// Compact number for axis labels and tables: 1, 10, 1k, 64k, 1M.
@@ -390,6 +404,13 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| subscribers per channel | 1 | 100 | 50 | 2.00 | - | - | - |"));
+        let payload = to_json(
+            &[row("curve-payload-65536", THROUGHPUT, 3.0, 1.0)],
+            "m",
+            1,
+            "c",
+        );
+        assert!(markdown(&payload).contains("| payload bytes (20 subscribers) | 64 KiB | 3 | 1 | 3.00 |"));
         let svg = svg(&json);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         // Two series with two and one points on the throughput chart of the first sweep.
