@@ -355,7 +355,6 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Better;
 
     #[test]
     fn every_point_name_parses_back_and_nothing_else_does() {
@@ -376,24 +375,13 @@ mod tests {
         assert_eq!(Point::parse("fanout-100"), None);
     }
 
-    fn row(scenario: &str, metric: &'static str, a: f64, b: f64) -> Row {
-        Row {
-            scenario: scenario.to_string(),
-            metric,
-            unit: "",
-            better: Better::Higher,
-            a: Some(a),
-            b: Some(b),
-        }
-    }
-
     #[test]
     fn json_round_trips_into_table_and_chart() {
         let rows = vec![
-            row("curve-subs-1", THROUGHPUT, 100.0, 50.0),
-            row("curve-subs-10", THROUGHPUT, 1000.0, 400.0),
-            row("curve-subs-10", CPU, 1.5, 1.0),
-            row("curve-subs-10", PER_CPU, 900.0, 450.0),
+            Row::sample("curve-subs-1", THROUGHPUT, 100.0, 50.0),
+            Row::sample("curve-subs-10", THROUGHPUT, 1000.0, 400.0),
+            Row::sample("curve-subs-10", CPU, 1.5, 1.0),
+            Row::sample("curve-subs-10", PER_CPU, 900.0, 450.0),
         ];
         let json = to_json(&rows, "test machine", 1, "respub-bench curves");
         let md = markdown(&json);
@@ -405,12 +393,13 @@ mod tests {
         );
         assert!(md.contains("| subscribers per channel | 1 | 100 | 50 | 2.00 | - | - | - |"));
         let payload = to_json(
-            &[row("curve-payload-65536", THROUGHPUT, 3.0, 1.0)],
+            &[Row::sample("curve-payload-65536", THROUGHPUT, 3.0, 1.0)],
             "m",
             1,
             "c",
         );
-        assert!(markdown(&payload).contains("| payload bytes (20 subscribers) | 64 KiB | 3 | 1 | 3.00 |"));
+        assert!(markdown(&payload)
+            .contains("| payload bytes (20 subscribers) | 64 KiB | 3 | 1 | 3.00 |"));
         let svg = svg(&json);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         // Two series with two and one points on the throughput chart of the first sweep.

@@ -97,6 +97,19 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// A row of medians for tests: `a` respub's, `b` redis-server's, in bytes.
+    #[cfg(test)]
+    pub(crate) fn sample(scenario: &str, metric: &'static str, a: f64, b: f64) -> Row {
+        Row {
+            scenario: scenario.to_string(),
+            metric,
+            unit: "bytes",
+            better: Better::Higher,
+            a: Some(a),
+            b: Some(b),
+        }
+    }
+
     fn ratio(&self) -> String {
         match (self.a, self.b, self.better) {
             (_, _, Better::Info) => "-".to_string(),

@@ -152,26 +152,14 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Better;
-
-    fn row(scenario: &str, metric: &'static str, a: f64, b: f64) -> Row {
-        Row {
-            scenario: scenario.to_string(),
-            metric,
-            unit: "bytes",
-            better: Better::Higher,
-            a: Some(a),
-            b: Some(b),
-        }
-    }
 
     #[test]
     fn ratios_and_absolute_targets_are_checked_in_both_directions() {
         let rows = vec![
-            row("channels-10k", THROUGHPUT, 160.0, 100.0),
-            row("channels-10k", PER_CPU, 110.0, 100.0),
-            row("latency-10k", P99, 0.7, 1.0),
-            row("memory-idle-18k", "RSS per idle connection", 3700.0, 5900.0),
+            Row::sample("channels-10k", THROUGHPUT, 160.0, 100.0),
+            Row::sample("channels-10k", PER_CPU, 110.0, 100.0),
+            Row::sample("latency-10k", P99, 0.7, 1.0),
+            Row::sample("memory-idle-18k", "RSS per idle connection", 3700.0, 5900.0),
         ];
         let checked = check(&rows);
         let met: Vec<(&str, &str, bool)> = checked
